@@ -38,7 +38,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -47,14 +47,14 @@ import pytest
 
 __all__ = [
     "BUILD_TOOLS",
-    "LocalIndexError",
     "LocalIndex",
-    "port_is_open",
+    "LocalIndexError",
     "build_tools_wheels",
     "cache_dir",
     "local_index",
     "local_index_session",
     "pip_env",
+    "port_is_open",
 ]
 
 #: Pinned build requirements of the test sdist (``setuptools>=70.1`` builds
@@ -80,16 +80,23 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "pip-musl"
 
 
-def pip_env(
-    base: Mapping[str, str] | None = None, **extra: str
-) -> dict[str, str]:
+def pip_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
     """An environment in which pip sees no configuration but the command line.
 
-    Drops every ``PIP_*`` variable, points ``PIP_CONFIG_FILE`` at ``os.devnull``
-    (pip then skips all config files) and disables the version check and
+    Drops ``PIP_*`` (keeping ``PIP_CERT`` and ``PIP_DEFAULT_TIMEOUT``),
+    ``PYTHONPATH`` and ``VIRTUAL_ENV``; points ``PIP_CONFIG_FILE`` at
+    ``os.devnull`` (pip then skips all config files, which on this machine add
+    find-links, extra indexes and constraints); disables the version check and
     prompts. Build-isolation subprocesses inherit it. ``extra`` is added last.
+    (Same policy as ``tests.lib.venvs.clean_env``.)
     """
-    env = {k: v for k, v in (base or os.environ).items() if not k.startswith("PIP_")}
+    src = os.environ if base is None else base
+    keep = ("PIP_CERT", "PIP_DEFAULT_TIMEOUT")
+    env = {
+        k: v
+        for k, v in src.items()
+        if k in keep or not k.startswith(("PIP_", "PYTHONPATH", "VIRTUAL_ENV"))
+    }
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
@@ -99,7 +106,7 @@ def pip_env(
 
 def _require_module(python: str, module: str, hint: str) -> None:
     proc = subprocess.run(
-        [python, "-c", f"import {module}"], capture_output=True, text=True
+        [python, "-c", f"import {module}"], capture_output=True, check=False, text=True
     )
     if proc.returncode != 0:
         raise LocalIndexError(
@@ -158,7 +165,9 @@ def _upload_fields(path: Path) -> dict[str, str]:
     }
 
 
-def _multipart(fields: Mapping[str, str], file_field: str, path: Path) -> tuple[bytes, str]:
+def _multipart(
+    fields: Mapping[str, str], file_field: str, path: Path
+) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     out: list[bytes] = []
     for k, v in fields.items():
@@ -168,7 +177,8 @@ def _multipart(fields: Mapping[str, str], file_field: str, path: Path) -> tuple[
         )
     out.append(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
-        f'filename="{path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+        f'filename="{path.name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
     )
     out.append(path.read_bytes())
     out.append(f"\r\n--{boundary}--\r\n".encode())
@@ -220,14 +230,24 @@ class LocalIndex:
 
     def _command(self, port: int) -> list[str]:
         cmd = [
-            self.python, "-m", "pypiserver", "run",
+            self.python,
+            "-m",
+            "pypiserver",
+            "run",
             "-v",
-            "-i", self.host,
-            "-p", str(port),
-            "-a", ".", "-P", ".",          # no authentication at all
-            "--disable-fallback",          # never redirect to pypi.org
-            "--backend", "simple-dir",     # no listing cache: uploads show at once
-            "--hash-algo", "sha256",
+            "-i",
+            self.host,
+            "-p",
+            str(port),
+            "-a",
+            ".",
+            "-P",
+            ".",  # no authentication at all
+            "--disable-fallback",  # never redirect to pypi.org
+            "--backend",
+            "simple-dir",  # no listing cache: uploads show at once
+            "--hash-algo",
+            "sha256",
         ]
         if self.overwrite:
             cmd.append("--overwrite")
@@ -253,7 +273,6 @@ class LocalIndex:
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    env=pip_env(),
                 )
             self.port = port
             if self._wait_ready(timeout):
@@ -261,7 +280,8 @@ class LocalIndex:
             last_error = self.log_tail()
             self.stop()
         raise LocalIndexError(
-            f"pypiserver did not come up on {self.host} (log {self.log_path}):\n{last_error}"
+            f"pypiserver did not come up on {self.host} "
+            f"(log {self.log_path}):\n{last_error}"
         )
 
     def _wait_ready(self, timeout: float) -> bool:
@@ -319,7 +339,8 @@ class LocalIndex:
     def get(self, path: str) -> str:
         """GET ``path`` (relative to the root URL) and return the body as text."""
         with urllib.request.urlopen(self.root_url + path.lstrip("/"), timeout=10) as r:
-            return r.read().decode("utf-8", "replace")
+            body: bytes = r.read()
+        return body.decode("utf-8", "replace")
 
     def project_page(self, project: str) -> str:
         """The ``/simple/<project>/`` page."""
@@ -374,14 +395,22 @@ class LocalIndex:
     def _upload_twine(self, files: Sequence[Path]) -> None:
         _require_module(self.python, "twine", "install twine in the test environment")
         cmd = [
-            self.python, "-m", "twine", "upload",
-            "--repository-url", self.root_url,
-            "-u", "x", "-p", "x",
-            "--disable-progress-bar", "--non-interactive",
+            self.python,
+            "-m",
+            "twine",
+            "upload",
+            "--repository-url",
+            self.root_url,
+            "-u",
+            "x",
+            "-p",
+            "x",
+            "--disable-progress-bar",
+            "--non-interactive",
             *map(str, files),
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        proc = subprocess.run(cmd, capture_output=True, check=False, text=True, env=env)
         if proc.returncode != 0:
             raise LocalIndexError(
                 f"twine upload failed (exit {proc.returncode}):\n"
@@ -420,12 +449,19 @@ def build_tools_wheels(
                 with tempfile.TemporaryDirectory(dir=wheels_dir) as tmp:
                     proc = subprocess.run(
                         [
-                            python, "-m", "pip", "download",
+                            python,
+                            "-m",
+                            "pip",
+                            "download",
                             "--disable-pip-version-check",
-                            "--only-binary=:all:", "--no-deps",
-                            req, "-d", tmp,
+                            "--only-binary=:all:",
+                            "--no-deps",
+                            req,
+                            "-d",
+                            tmp,
                         ],
                         capture_output=True,
+                        check=False,
                         text=True,
                     )
                     got = sorted(Path(tmp).glob(f"{stem}*-none-any.whl"))
@@ -446,12 +482,14 @@ def build_tools_wheels(
 # --------------------------------------------------------------------------
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Record each phase's report on the item (``item.rep_setup`` / ``rep_call``)."""
-    outcome = yield
-    rep = outcome.get_result()
+    rep = yield
     setattr(item, f"rep_{rep.when}", rep)
+    return rep
 
 
 def _report(index: LocalIndex, node: Any) -> None:
@@ -489,5 +527,7 @@ def local_index_session(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[LocalIndex]:
     """One pypiserver shared by the whole session (uploads accumulate)."""
-    with _running_index(tmp_path_factory.mktemp("local-index-session"), request.node) as idx:
+    with _running_index(
+        tmp_path_factory.mktemp("local-index-session"), request.node
+    ) as idx:
         yield idx

@@ -37,17 +37,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
-    "HarnessError",
     "EXTRA_C_STATX",
     "VARIANTS",
+    "HarnessError",
     "VariantSpec",
     "build_ext_wheel",
     "build_pure_wheel",
     "build_sdist",
     "build_variant_set",
-    "compile_shared_lib",
     "check_wheel",
+    "compile_extension",
+    "compile_shared_lib",
     "normalize_name",
+    "python_include_of",
     "wheel_filename",
 ]
 
@@ -234,7 +236,7 @@ def _kernel_header_dir(workdir: Path) -> Path | None:
 
 
 def _run_compiler(argv: list[str], what: str) -> None:
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, capture_output=True, check=False, text=True)
     if proc.returncode != 0:
         raise HarnessError(
             f"compiling {what} failed (exit {proc.returncode}):\n"
@@ -262,6 +264,26 @@ def _compile(
             if kdir is not None:
                 flags += ["-idirafter", str(kdir)]
         _run_compiler([*cc, *flags, str(src), "-o", str(output), *ldflags], what)
+
+
+def python_include_of(python: str | os.PathLike[str]) -> str:
+    """The C include dir (``Python.h``) of interpreter ``python``."""
+    proc = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['include'])",
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+    )
+    inc = proc.stdout.strip()
+    if proc.returncode != 0 or not (Path(inc) / "Python.h").is_file():
+        raise HarnessError(
+            f"no include dir with Python.h for {python}: {inc!r}\n{proc.stderr}"
+        )
+    return inc
 
 
 def compile_extension(
@@ -442,7 +464,7 @@ def build_pure_wheel(
     version: str = "1.0",
     variant: str = "pure",
 ) -> Path:
-    """Build ``<name>-<version>-py3-none-any.whl`` whose ``variant()`` returns ``variant``."""
+    """Build ``<name>-<version>-py3-none-any.whl`` (``variant()`` -> ``variant``)."""
     _check_variant(variant)
     _check_version(version)
     pkg = _package_name(name)
@@ -470,7 +492,8 @@ def check_wheel(path: str | os.PathLike[str]) -> dict[str, str]:
     """
     p = Path(path)
     parts = p.name[: -len(".whl")].split("-")
-    assert p.name.endswith(".whl") and len(parts) in (5, 6), f"bad wheel name {p.name}"
+    assert p.name.endswith(".whl"), f"not a wheel: {p.name}"
+    assert len(parts) in (5, 6), f"bad wheel name {p.name}"
     dname, version = parts[0], parts[1]
     py, abi, plat = parts[-3:]
     dist_info = f"{dname}-{version}.dist-info"
@@ -486,8 +509,7 @@ def check_wheel(path: str | os.PathLike[str]) -> dict[str, str]:
             assert arc not in record, f"{p.name}: {arc} twice in RECORD"
             record[arc] = (h, size)
         assert set(record) == set(names), (
-            f"{p.name}: RECORD and archive differ: "
-            f"{sorted(set(record) ^ set(names))}"
+            f"{p.name}: RECORD and archive differ: {sorted(set(record) ^ set(names))}"
         )
         for arc in names:
             h, size = record[arc]
@@ -538,8 +560,8 @@ def _setup_py(name: str, version: str, pkg: str, variant: str) -> str:
             packages=[{pkg!r}],
             ext_modules=[
                 Extension(
-                    {pkg + '._ext'!r},
-                    sources=[{pkg + '/_ext.c'!r}],
+                    {pkg + "._ext"!r},
+                    sources=[{pkg + "/_ext.c"!r}],
                     define_macros=[("MUSLPROBE_VARIANT", {'"' + variant + '"'!r})],
                 )
             ],

@@ -41,10 +41,108 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         module="pip._internal.self_outdated_check",
         anchor="pip_self_version_check_fetch",
-        wrapper="pip._internal.libc.fork:silence_self_version_check",
+        wrapper="pip._internal.libc.patches:silence_self_version_check",
         reason=(
             "Upstream's 'a new release of pip is available' prompt would steer users "
             "to stock pip, which silently drops musl support."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.utils.compatibility_tags",
+        anchor="get_supported",
+        wrapper="pip._internal.libc.patches:musl_get_supported",
+        reason=(
+            "On a musl host, rank <arch>_linux_musl first, then upstream's order "
+            "(linux_<arch>, musllinux_1_M..1_0), computed without spawning the "
+            "loader; a static musl interpreter is offered only pure-Python tags."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.utils.compatibility_tags",
+        anchor="_get_custom_platforms",
+        wrapper="pip._internal.libc.patches:musl_custom_platforms",
+        reason=(
+            "--platform musllinux_1_M_<arch> expands to 1_M..1_0 like manylinux2014 "
+            "does; <arch>_linux_musl is accepted; malformed musl platforms are an "
+            "error instead of an empty result."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.index.package_finder",
+        anchor="LinkEvaluator.evaluate_link",
+        wrapper="pip._internal.libc.patches:explain_platform_mismatch",
+        reason=(
+            "pip install -v says why a wheel's platform tags do not fit this host's "
+            "libc (e.g. 'musllinux_1_2 wheel needs musl >= 1.2; this host has musl "
+            "1.1')."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.commands.debug",
+        anchor="show_tags",
+        wrapper="pip._internal.libc.patches:libc_debug_section",
+        reason="pip debug reports the interpreter's libc before the ranked tags.",
+    ),
+    PatchPoint(
+        module="pip._internal.commands.debug",
+        anchor="get_vendor_version_from_module",
+        wrapper="pip._internal.libc.patches:tolerate_unimportable_vendored",
+        reason=(
+            "pip debug works on interpreters built without ssl (common for minimal "
+            "musl builds), where importing the vendored truststore fails."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.cli.cmdoptions",
+        anchor="make_target_python",
+        wrapper="pip._internal.libc.patches:validate_musl_platforms",
+        reason=(
+            "A malformed musl --platform value fails before any work is done, with "
+            "a one-line error, instead of silently matching nothing."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.operations.build.wheel",
+        anchor="build_wheel_pep517",
+        wrapper="pip._internal.libc.patches:musl_tag_built_wheel",
+        reason=(
+            "A wheel built from an sdist on a musl host is tagged <arch>_linux_musl "
+            "instead of linux_<arch>, so shared caches and wheelhouses never hand a "
+            "musl build to glibc."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.cache",
+        anchor="SimpleWheelCache.get",
+        wrapper="pip._internal.libc.patches:libc_checked_wheel_cache",
+        reason=(
+            "A cached generic linux_<arch> wheel is checked (ELF DT_NEEDED, bounded "
+            "reads) before use; a build for the other libc is a cache miss."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.operations.prepare",
+        anchor="RequirementPreparer._prepare_linked_requirement",
+        wrapper="pip._internal.libc.patches:abi_checked_preparation",
+        reason=(
+            "The install-time ABI check: a wheel whose ELF files cannot load here is "
+            "not installed; pip falls back to the next file of the same version, or "
+            "stops with an error for a wheel the user named."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.cli.req_command",
+        anchor="RequirementCommand.make_requirement_preparer",
+        wrapper="pip._internal.libc.patches:record_wheel_abi_option",
+        reason="Hands --skip-wheel-abi-check to the preparer that runs the check.",
+    ),
+    PatchPoint(
+        module="pip._internal.cli.cmdoptions",
+        anchor="general_group",
+        wrapper="pip._internal.libc.patches:add_wheel_abi_option",
+        reason=(
+            "Adds the off switch --skip-wheel-abi-check (PIP_SKIP_WHEEL_ABI_CHECK, "
+            "skip-wheel-abi-check in pip.conf) to every command."
         ),
     ),
 )

@@ -1,0 +1,70 @@
+"""On a glibc host the fork's tags are upstream pip 26.3's, tag for tag."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.lib.venvs import Venv
+
+TAGS = (
+    "import sys\n"
+    "from pip._internal.utils.compatibility_tags import get_supported\n"
+    "kw = eval(sys.argv[1])\n"
+    "print('\\n'.join(map(str, get_supported(**kw))))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        "{}",
+        "{'platforms': ['manylinux2014_x86_64']}",
+        "{'platforms': ['linux_x86_64'], 'version': '310', 'impl': 'cp'}",
+        "{'platforms': ['macosx_11_0_arm64'], 'abis': ['abi3']}",
+        "{'impl': 'pp', 'version': '310'}",
+    ],
+)
+def test_glibc_tags_equal_upstream(fork_venv: Venv, stock_venv: Venv, kwargs: str) -> None:
+    ours = fork_venv.run("-c", TAGS, kwargs).stdout
+    upstream = stock_venv.run("-c", TAGS, kwargs).stdout
+    assert ours.splitlines() == upstream.splitlines()
+    assert "musl" not in ours
+    assert len(ours.splitlines()) > 10
+
+
+def test_pip_debug_tags_equal_upstream(fork_venv: Venv, stock_venv: Venv) -> None:
+    def tags(venv: Venv) -> list[str]:
+        out = venv.pip("debug", "--verbose").stdout
+        return out.split("Compatible tags:", 1)[1].splitlines()
+
+    assert tags(fork_venv) == tags(stock_venv)
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("musllinux_1_2_x86_64", ["musllinux_1_2_x86_64", "musllinux_1_1_x86_64",
+                                  "musllinux_1_0_x86_64"]),
+        ("x86_64_linux_musl", ["x86_64_linux_musl"]),
+    ],
+)
+def test_debug_platform_expansion(fork_venv: Venv, platform: str,
+                                  expected: list[str]) -> None:
+    out = fork_venv.pip("debug", "--verbose", "--platform", platform,
+                        "--python-version", "3.11", "--implementation", "cp",
+                        "--abi", "cp311").stdout
+    tags = [line.strip() for line in out.split("Compatible tags:", 1)[1].splitlines()[1:]]
+    platforms = list(dict.fromkeys(t.rsplit("-", 1)[1] for t in tags if t))
+    assert platforms == [*expected, "any"]
+
+
+@pytest.mark.parametrize("platform", ["musllinux_1_x86_64", "x86_64_linux_musl2"])
+def test_malformed_musl_platform_is_a_clear_error(fork_venv: Venv, tmp_path,
+                                                  platform: str) -> None:
+    proc = fork_venv.pip("download", "--no-index", "--find-links", str(tmp_path),
+                         "--only-binary=:all:", "--platform", platform, "-d",
+                         str(tmp_path / "d"), "anything", check=False)
+    assert proc.returncode == 1
+    assert f"ERROR: invalid platform {platform!r}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "d").exists()
