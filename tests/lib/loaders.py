@@ -20,6 +20,7 @@ here skips.
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import struct
 import subprocess
@@ -125,9 +126,7 @@ def qemu_prefix(arch: DebianArch) -> list[str]:
         return []
     found = shutil.which(arch.qemu)
     if found is None:
-        pytest.fail(
-            f"{arch.qemu} not found: apt-get install qemu-user", pytrace=False
-        )
+        pytest.fail(f"{arch.qemu} not found: apt-get install qemu-user", pytrace=False)
     return [found]
 
 
@@ -512,9 +511,11 @@ def build_elf(
     if dynamic:
         phdrs += phdr(PT_DYNAMIC, PF_R | PF_W, offsets["dynamic"], len(dynamic_blob))
 
-    header = b"\x7fELF" + bytes(
-        [2 if wide else 1, 1 if byte_order == "little" else 2, 1]
-    ) + b"\0" * 9
+    header = (
+        b"\x7fELF"
+        + bytes([2 if wide else 1, 1 if byte_order == "little" else 2, 1])
+        + b"\0" * 9
+    )
     header += struct.pack(
         e + ("HHIQQQIHHHHHH" if wide else "HHIIIIIHHHHHH"),
         elf_type, machine, 1, 0, ehsize, offsets.get("shdrs", 0), 0,
@@ -544,3 +545,159 @@ def word_size(image: SyntheticElf) -> int:
     """Size of an address-sized field (d_val, p_offset, ...)."""
     return 8 if image.elf_class == 64 else 4
 
+
+# -- readelf, the reference -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadelfView:
+    """What binutils' readelf says about a file, in ElfFile's terms."""
+
+    elf_class: int
+    byte_order: str
+    #: "Machine:" as readelf prints it.
+    machine: str
+    elf_type: int
+    interpreter: str | None
+    needed: tuple[str, ...]
+    soname: str | None
+    rpath: tuple[str, ...]
+    runpath: tuple[str, ...]
+    #: Defined, non-local dynamic symbol names.
+    defined: frozenset[str]
+    undefined: frozenset[str]
+    #: Undefined symbol -> the version it needs (only versioned ones).
+    undefined_versions: dict[str, str]
+    version_needs: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+_ELF_TYPES = {"NONE": 0, "REL": 1, "EXEC": 2, "DYN": 3, "CORE": 4}
+_SYMBOL_LINE = re.compile(
+    r"^\s*\d+:\s+[0-9a-fA-F]+\s+\S+\s+(?P<type>\S+)\s+(?P<bind>\S+)\s+\S+"
+    r"(?:\s+\[[^\]]*\])?\s+(?P<ndx>\S+)(?:\s+(?P<name>\S+))?"
+)
+
+
+def run_readelf(path: Path, *args: str) -> str:
+    readelf = require_tool("readelf", "binutils")
+    proc = subprocess.run(
+        [readelf, "-W", *args, str(path)],
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"readelf {' '.join(args)} {path} failed:\n{proc.stderr}")
+    return proc.stdout
+
+
+def _field(text: str, label: str) -> str:
+    match = re.search(rf"^\s*{re.escape(label)}:\s+(.*)$", text, re.MULTILINE)
+    assert match, f"readelf printed no {label!r}"
+    return match[1].strip()
+
+
+def readelf_view(path: Path, *, use_dynamic: bool = False) -> ReadelfView:
+    """Parse ``readelf -h -l -d --dyn-syms -V``. ``use_dynamic`` adds ``-D``
+    (find the symbol table through the dynamic section, for files without
+    section headers; -V then finds nothing)."""
+    header = run_readelf(path, "-h", "-l", "-d")
+    # With -D, readelf prints the dynamic symbols for -s (--dyn-syms prints
+    # nothing when there are no section headers).
+    symbols = run_readelf(path, *(["-D", "-s"] if use_dynamic else ["--dyn-syms"]))
+    versions = "" if use_dynamic else run_readelf(path, "-V")
+
+    interp = re.search(r"\[Requesting program interpreter: (.*)\]", header)
+
+    def dynamic_strings(kind: str) -> list[str]:
+        return re.findall(rf"\({kind}\)\s+\S.*?: \[(.*)\]", header)
+
+    defined: set[str] = set()
+    undefined: set[str] = set()
+    undefined_versions: dict[str, str] = {}
+    for line in symbols.splitlines():
+        match = _SYMBOL_LINE.match(line)
+        if not match or not match["name"]:
+            continue
+        name, _, version = match["name"].partition("@")
+        version = version.lstrip("@")
+        if match["ndx"] == "UND":
+            undefined.add(name)
+            if version:
+                undefined_versions[name] = version
+        elif match["bind"] != "LOCAL":
+            defined.add(name)
+
+    needs: list[tuple[str, list[str]]] = []
+    for line in versions.splitlines():
+        file_match = re.search(r"File: (\S+)\s+Cnt:", line)
+        if file_match:
+            needs.append((file_match[1], []))
+            continue
+        name_match = re.search(r"Name: (\S+)\s+Flags:", line)
+        if name_match and needs:
+            needs[-1][1].append(name_match[1])
+
+    def paths(kind: str) -> tuple[str, ...]:
+        return tuple(p for value in dynamic_strings(kind) for p in value.split(":"))
+
+    sonames = dynamic_strings("SONAME")
+    return ReadelfView(
+        elf_class=64 if _field(header, "Class") == "ELF64" else 32,
+        byte_order="little" if "little endian" in _field(header, "Data") else "big",
+        machine=_field(header, "Machine"),
+        elf_type=_ELF_TYPES[_field(header, "Type").split()[0]],
+        interpreter=interp[1] if interp else None,
+        needed=tuple(dynamic_strings("NEEDED")),
+        soname=sonames[0] if sonames else None,
+        rpath=paths("RPATH"),
+        runpath=paths("RUNPATH"),
+        defined=frozenset(defined),
+        undefined=frozenset(undefined),
+        undefined_versions=undefined_versions,
+        version_needs=tuple((f, tuple(n)) for f, n in needs),
+    )
+
+
+# -- a small real shared object ---------------------------------------------------
+
+#: C source of a small library with glibc-versioned undefined symbols:
+#: memcpy (GLIBC_2.14 on x86_64) and statx (GLIBC_2.28).
+SMALL_LIBRARY_SOURCE = """\
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int small_copy(char *dst, const char *src, size_t n) {
+    memcpy(dst, src, n);
+    return (int)n;
+}
+
+int small_statx(const char *path) {
+    struct statx st;
+    return statx(AT_FDCWD, path, 0, STATX_SIZE, &st);
+}
+
+const int small_answer = 42;
+"""
+
+
+def build_small_library(dest: Path, *, compiler: str = "gcc") -> Path:
+    """A stripped, compact (no separate-code padding) shared object with
+    both hash tables, built from SMALL_LIBRARY_SOURCE."""
+    source = SMALL_LIBRARY_SOURCE
+    if "musl" in compiler:
+        # musl 1.2.3 has no statx.
+        source = source.split("int small_statx")[0] + "const int small_answer = 42;\n"
+    return compile_c(
+        source,
+        dest,
+        compiler=compiler,
+        flags=(
+            "-shared", "-fPIC", "-O1", "-fno-builtin", "-s",
+            "-Wl,-z,noseparate-code", "-Wl,--hash-style=both",
+            "-Wl,-soname,libsmall.so.1",
+        ),
+    )  # fmt: skip
