@@ -23,7 +23,7 @@ def _compile(tmp_path: Path, compiler: str, *flags: str) -> Path:
         pytest.fail(f"{compiler} not found: apt-get install musl-tools gcc", pytrace=False)
     src = tmp_path / "hello.c"
     src.write_text(HELLO)
-    out = tmp_path / f"hello-{compiler}{''.join(flags)}"
+    out = tmp_path / f"hello-{compiler}-{len(flags)}"
     subprocess.run([compiler, *flags, "-o", str(out), str(src)], check=True)
     return out
 

@@ -8,12 +8,11 @@ MemoryError, OverflowError or a hang -- quickly and with little memory.
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
-import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -289,7 +288,12 @@ def _phdr_offset(image: SyntheticElf, index: int, field: str) -> tuple[int, int]
     fields = (
         {"p_type": (0, 4), "p_offset": (8, 8), "p_vaddr": (16, 8), "p_filesz": (32, 8)}
         if wide
-        else {"p_type": (0, 4), "p_offset": (4, 4), "p_vaddr": (8, 4), "p_filesz": (16, 4)}
+        else {
+            "p_type": (0, 4),
+            "p_offset": (4, 4),
+            "p_vaddr": (8, 4),
+            "p_filesz": (16, 4),
+        }
     )
     offset, width = fields[field]
     return image.offsets["phdrs"] + index * size + offset, width
@@ -371,7 +375,8 @@ def _dynamic_entries(image: SyntheticElf) -> list[int]:
     entries, offset = [], image.offsets["dynamic"]
     while True:
         tag = int.from_bytes(
-            image.data[offset : offset + word_size(image)], image.byte_order  # type: ignore[arg-type]
+            image.data[offset : offset + word_size(image)],
+            image.byte_order,  # type: ignore[arg-type]
         )
         entries.append(tag)
         if tag == DT_NULL:
@@ -628,27 +633,47 @@ def _read_elf_within(path: Path, seconds: float = 2.0) -> BaseException | ElfFil
     return outcome[0]
 
 
+def _directory(d: Path) -> Path:
+    return d
+
+
+def _fifo(d: Path) -> Path:
+    os.mkfifo(d / "fifo")
+    return d / "fifo"
+
+
+def _char_device(d: Path) -> Path:
+    return Path("/dev/null")
+
+
+def _empty(d: Path) -> Path:
+    (d / "empty").touch()
+    return d / "empty"
+
+
+def _missing(d: Path) -> Path:
+    return d / "missing"
+
+
+def _dangling_symlink(d: Path) -> Path:
+    (d / "dangling").symlink_to(d / "nowhere")
+    return d / "dangling"
+
+
+def _shell_script(d: Path) -> Path:
+    (d / "script.sh").write_text("#!/bin/sh\necho hi\n")
+    return d / "script.sh"
+
+
+def _not_elf(d: Path) -> Path:
+    (d / "text").write_bytes(b"\x7fELF but not really")
+    return d / "text"
+
+
 @pytest.mark.parametrize(
     "make",
-    [
-        pytest.param(lambda d: d, id="directory"),
-        pytest.param(lambda d: (os.mkfifo(d / "fifo"), d / "fifo")[1], id="fifo"),
-        pytest.param(lambda d: Path("/dev/null"), id="char-device"),
-        pytest.param(lambda d: (d / "empty").touch() or d / "empty", id="empty"),
-        pytest.param(lambda d: d / "missing", id="missing"),
-        pytest.param(
-            lambda d: (os.symlink(d / "nowhere", d / "dangling"), d / "dangling")[1],
-            id="dangling-symlink",
-        ),
-        pytest.param(
-            lambda d: (d / "script.sh").write_text("#!/bin/sh\necho hi\n") and d / "script.sh",
-            id="shell-script",
-        ),
-        pytest.param(
-            lambda d: (d / "text").write_bytes(b"\x7fELF but not really") and d / "text",
-            id="not-elf",
-        ),
-    ],
+    [_directory, _fifo, _char_device, _empty, _missing, _dangling_symlink,
+     _shell_script, _not_elf],
 )  # fmt: skip
 def test_bad_file_is_rejected_without_blocking(
     make: Callable[[Path], Path], tmp_path: Path
@@ -679,37 +704,41 @@ def test_fifo_swapped_in_after_the_check_does_not_block(
     assert "not a regular file" in str(outcome)
 
 
-def test_unreadable_file_is_rejected(tmp_path: Path) -> None:
-    """A real EACCES: root ignores permission bits, so when running as root
-    the read runs in a child process as user nobody (setpriv)."""
-    target = tmp_path / "secret.so"
-    target.write_bytes(full_image().data)
-    target.chmod(0)
-    code = (
-        "import sys; from pip._internal.libc.elf import read_elf, ElfError\n"
-        "try: read_elf(sys.argv[1])\n"
-        "except ElfError as e: print(e); sys.exit(3)\n"
-    )
-    if os.geteuid() != 0:
-        with pytest.raises(ElfError, match="Permission denied"):
-            read_elf(target)
-        return
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.fail("setpriv not found: apt-get install util-linux", pytrace=False)
-    tmp_path.chmod(0o755)
-    for parent in tmp_path.parents:
-        if not parent.stat().st_mode & stat.S_IXOTH:
-            pytest.fail(f"{parent} is not searchable by nobody", pytrace=False)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.run(
-        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-         sys.executable, "-c", code, str(target)],
-        capture_output=True, text=True, env=env, timeout=30, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 3, proc.stderr
-    assert "Permission denied" in proc.stdout
-    assert errno.errorcode[errno.EACCES] == "EACCES"
+def test_unreadable_file_is_rejected() -> None:
+    """A real EACCES. Root ignores permission bits, so when running as root
+    a child process imports the reader, drops to user nobody, then reads.
+    The file lives in a fresh world-searchable directory under the system
+    temp dir (pytest's tmp_path is private to root)."""
+    directory = Path(tempfile.mkdtemp(prefix="pip-musl-eacces-"))
+    try:
+        directory.chmod(0o755)
+        target = directory / "secret.so"
+        target.write_bytes(full_image().data)
+        target.chmod(0)
+        if os.geteuid() != 0:
+            with pytest.raises(ElfError, match="Permission denied"):
+                read_elf(target)
+            return
+        code = (
+            "import os, sys\n"
+            "from pip._internal.libc.elf import ElfError, read_elf\n"
+            "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+            "try:\n"
+            "    read_elf(sys.argv[1])\n"
+            "except ElfError as exc:\n"
+            "    print(exc)\n"
+            "    sys.exit(3)\n"
+        )
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(target)],
+            capture_output=True, text=True, env=env, timeout=30, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert "cannot open" in proc.stdout
+        assert "Permission denied" in proc.stdout
+    finally:
+        shutil.rmtree(directory)
 
 
 def test_symlink_to_a_regular_file_is_followed(tmp_path: Path) -> None:
