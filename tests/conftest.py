@@ -11,6 +11,9 @@ from tests.lib.venvs import Venv, make_venv, stock_pip_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The local package index (pypiserver) fixtures: local_index, local_index_session.
+pytest_plugins = ["tests.lib.index"]
+
 
 def _required_env_path(name: str, how: str) -> Path:
     value = os.environ.get(name)
