@@ -36,8 +36,15 @@ def build_fork_wheel(session: nox.Session) -> Path:
     """Build the fork's wheel with the session's own (stock) pip."""
     shutil.rmtree(DIST, ignore_errors=True)
     session.run(
-        "python", "-m", "pip", "wheel", "--no-deps", "--quiet",
-        "--wheel-dir", str(DIST), str(ROOT),
+        "python",
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--quiet",
+        "--wheel-dir",
+        str(DIST),
+        str(ROOT),
     )
     (wheel,) = glob.glob(str(DIST / "pip-*.whl"))
     return Path(wheel)
@@ -45,16 +52,25 @@ def build_fork_wheel(session: nox.Session) -> Path:
 
 def install_fork(session: nox.Session) -> Path:
     wheel = build_fork_wheel(session)
-    session.run("python", "-m", "pip", "install", "--quiet", "--force-reinstall",
-                "--no-deps", str(wheel))
+    session.run(
+        "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--force-reinstall",
+        "--no-deps",
+        str(wheel),
+    )
     # From here on the session's `python -m pip` is the fork.
     session.run("python", "-m", "pip", "--version")
     return wheel
 
 
 def musl_python(session: nox.Session) -> str:
-    out = session.run("bash", str(ROOT / "tools" / "build-musl-python.sh"),
-                      external=True, silent=True)
+    out = session.run(
+        "bash", str(ROOT / "tools" / "build-musl-python.sh"), external=True, silent=True
+    )
     assert isinstance(out, str)
     return out.strip().splitlines()[-1]
 
@@ -96,8 +112,7 @@ def lint(session: nox.Session) -> None:
     session.run("python", "-m", "pip", "install", "--quiet", "ruff", "mypy", "nox")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", "src", "hatch_build.py")
-    session.run("mypy", "--strict", "-p", "pip._internal.libc",
-                env={"MYPYPATH": ""})
+    session.run("mypy", "--strict", "-p", "pip._internal.libc", env={"MYPYPATH": ""})
 
 
 @nox.session(python="3.11")
@@ -105,8 +120,9 @@ def docs(session: nox.Session) -> None:
     """Sphinx, with warnings as errors."""
     session.install("sphinx", "myst-parser", "furo")
     out = ROOT / "docs" / "_build" / "html"
-    session.run("sphinx-build", "-W", "--keep-going", "-b", "html",
-                str(ROOT / "docs"), str(out))
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html", str(ROOT / "docs"), str(out)
+    )
 
 
 @nox.session(python="3.11")
@@ -115,9 +131,15 @@ def benchmarks(session: nox.Session) -> None:
     setup_system(session)
     wheel = install_fork(session)
     session.run("python", "-m", "pip", "install", "--quiet", "pypiserver", "uv")
-    session.run("python", str(ROOT / "benchmarks" / "run.py"),
-                "--fork-wheel", str(wheel), "--musl-python", musl_python(session),
-                *session.posargs)
+    session.run(
+        "python",
+        str(ROOT / "benchmarks" / "run.py"),
+        "--fork-wheel",
+        str(wheel),
+        "--musl-python",
+        musl_python(session),
+        *session.posargs,
+    )
 
 
 @nox.session(python="3.11")

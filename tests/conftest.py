@@ -48,41 +48,54 @@ def musl_python() -> Path:
     if not value:
         proc = subprocess.run(
             ["bash", str(ROOT / "tools" / "build-musl-python.sh"), "--print-path"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         value = proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else ""
     if not value or not Path(value).exists():
         pytest.fail(
             "the musl CPython is missing: run `bash tools/build-musl-python.sh` "
-            "(nox -s tests does)", pytrace=False,
+            "(nox -s tests does)",
+            pytrace=False,
         )
     return Path(value)
 
 
 @pytest.fixture(scope="session")
-def fork_venv(tmp_path_factory: pytest.TempPathFactory, fork_wheel: Path,
-              host_python: str) -> Venv:
+def fork_venv(
+    tmp_path_factory: pytest.TempPathFactory, fork_wheel: Path, host_python: str
+) -> Venv:
     """A venv of the glibc host CPython with the fork installed (shared, read-only use)."""
-    return make_venv(tmp_path_factory.mktemp("fork-venv") / "v", host_python, fork_wheel)
+    return make_venv(
+        tmp_path_factory.mktemp("fork-venv") / "v", host_python, fork_wheel
+    )
 
 
 @pytest.fixture(scope="session")
-def stock_venv(tmp_path_factory: pytest.TempPathFactory, stock_wheel: Path,
-               host_python: str) -> Venv:
+def stock_venv(
+    tmp_path_factory: pytest.TempPathFactory, stock_wheel: Path, host_python: str
+) -> Venv:
     """A venv of the same interpreter with stock pip 26.3: the oracle."""
-    return make_venv(tmp_path_factory.mktemp("stock-venv") / "v", host_python, stock_wheel)
+    return make_venv(
+        tmp_path_factory.mktemp("stock-venv") / "v", host_python, stock_wheel
+    )
 
 
 @pytest.fixture(scope="session")
-def musl_fork_venv(tmp_path_factory: pytest.TempPathFactory, fork_wheel: Path,
-                   musl_python: Path) -> Venv:
+def musl_fork_venv(
+    tmp_path_factory: pytest.TempPathFactory, fork_wheel: Path, musl_python: Path
+) -> Venv:
     """The "Alpine user": a venv of the musl CPython with the fork bootstrapped."""
-    return make_venv(tmp_path_factory.mktemp("musl-fork-venv") / "v", musl_python,
-                     fork_wheel)
+    return make_venv(
+        tmp_path_factory.mktemp("musl-fork-venv") / "v", musl_python, fork_wheel
+    )
 
 
 @pytest.fixture(scope="session")
-def musl_stock_venv(tmp_path_factory: pytest.TempPathFactory, stock_wheel: Path,
-                    musl_python: Path) -> Venv:
-    return make_venv(tmp_path_factory.mktemp("musl-stock-venv") / "v", musl_python,
-                     stock_wheel)
+def musl_stock_venv(
+    tmp_path_factory: pytest.TempPathFactory, stock_wheel: Path, musl_python: Path
+) -> Venv:
+    return make_venv(
+        tmp_path_factory.mktemp("musl-stock-venv") / "v", musl_python, stock_wheel
+    )

@@ -13,8 +13,14 @@ from typing import Any
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
-TABLE = (Path(__file__).resolve().parents[2] / "src" / "pip" / "_internal" / "libc"
-         / "patch_points.py")
+TABLE = (
+    Path(__file__).resolve().parents[2]
+    / "src"
+    / "pip"
+    / "_internal"
+    / "libc"
+    / "patch_points.py"
+)
 
 
 class PatchPointTable(Directive):
@@ -31,14 +37,16 @@ class PatchPointTable(Directive):
         body = nodes.tbody()
         group += body
         for point in points:
-            body += self._row([f"{point.module}.{point.anchor}", point.wrapper,
-                               point.reason], literal=(True, True, False))
+            body += self._row(
+                [f"{point.module}.{point.anchor}", point.wrapper, point.reason],
+                literal=(True, True, False),
+            )
         return [table]
 
     @staticmethod
     def _row(cells: list[str], literal: tuple[bool, ...] = (False,) * 3) -> nodes.row:
         row = nodes.row()
-        for text, is_literal in zip(cells, literal):
+        for text, is_literal in zip(cells, literal, strict=True):
             entry = nodes.entry()
             para = nodes.paragraph()
             para += nodes.literal(text=text) if is_literal else nodes.Text(text)

@@ -21,9 +21,21 @@ def hatchling_links() -> Path:
     """hatchling and its dependencies as wheels (downloaded once, cached)."""
     links = CACHE_ROOT / "wheels" / "hatchling"
     if not (links / ".complete").exists():
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet",
-                        "--only-binary=:all:", "-d", str(links), "hatchling"],
-                       check=True, env=clean_env())
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                "-d",
+                str(links),
+                "hatchling",
+            ],
+            check=True,
+            env=clean_env(),
+        )
         (links / ".complete").touch()
     return links
 
@@ -36,8 +48,9 @@ def _normalised_names(wheel: Path) -> set[str]:
     }
 
 
-def test_wheel_has_every_upstream_file_plus_overlay(fork_wheel: Path,
-                                                     stock_wheel: Path) -> None:
+def test_wheel_has_every_upstream_file_plus_overlay(
+    fork_wheel: Path, stock_wheel: Path
+) -> None:
     ours = _normalised_names(fork_wheel)
     upstream = _normalised_names(stock_wheel)
     assert upstream - ours == set(), "upstream files dropped from the fork's wheel"
@@ -57,19 +70,22 @@ def test_wheel_has_every_upstream_file_plus_overlay(fork_wheel: Path,
     assert "License-File: src/pip/_vendor/msgpack/COPYING" in metadata
 
 
-def test_upstream_files_are_unchanged_except_patch_points(fork_wheel: Path,
-                                                          stock_wheel: Path) -> None:
+def test_upstream_files_are_unchanged_except_patch_points(
+    fork_wheel: Path, stock_wheel: Path
+) -> None:
     patched_modules = {"pip/__init__.py", "pip/_internal/self_outdated_check.py"}
     table = (ROOT / "src/pip/_internal/libc/patch_points.py").read_text()
     with zipfile.ZipFile(fork_wheel) as ours, zipfile.ZipFile(stock_wheel) as up:
         changed = {
-            name for name in up.namelist()
+            name
+            for name in up.namelist()
             if name.startswith("pip/") and ours.read(name) != up.read(name)
         }
         for name in changed:
             # Every change is an insertion after an anchor, marked as a patch point.
             added = set(ours.read(name).decode().splitlines()) - set(
-                up.read(name).decode().splitlines())
+                up.read(name).decode().splitlines()
+            )
             assert any("musl build patch point" in line for line in added), name
     assert patched_modules <= changed
     for name in changed:
@@ -78,21 +94,39 @@ def test_upstream_files_are_unchanged_except_patch_points(fork_wheel: Path,
 
 
 @pytest.mark.parametrize("creator", ["venv", "virtualenv"])
-def test_install_replaces_venv_pip_and_works(tmp_path: Path, fork_wheel: Path,
-                                             host_python: str, creator: str) -> None:
+def test_install_replaces_venv_pip_and_works(
+    tmp_path: Path, fork_wheel: Path, host_python: str, creator: str
+) -> None:
     root = tmp_path / "v"
     if creator == "venv":
-        subprocess.run([host_python, "-m", "venv", str(root)], check=True,
-                       env=clean_env())
+        subprocess.run(
+            [host_python, "-m", "venv", str(root)], check=True, env=clean_env()
+        )
     else:
-        subprocess.run([sys.executable, "-m", "virtualenv", "--quiet", "--python",
-                        host_python, str(root)], check=True, env=clean_env())
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "virtualenv",
+                "--quiet",
+                "--python",
+                host_python,
+                str(root),
+            ],
+            check=True,
+            env=clean_env(),
+        )
     venv = Venv(root)
     assert FORK_VERSION not in venv.pip("--version").stdout
     venv.pip("install", "--quiet", "--no-index", str(fork_wheel))
     assert venv.pip("--version").stdout.startswith(f"pip {FORK_VERSION} from ")
-    console = subprocess.run([str(root / "bin" / "pip"), "--version"],
-                             capture_output=True, text=True, env=clean_env(), check=True)
+    console = subprocess.run(
+        [str(root / "bin" / "pip"), "--version"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=True,
+    )
     assert console.stdout.startswith(f"pip {FORK_VERSION} ")
     assert venv.installed()["pip"] == FORK_VERSION
 
@@ -100,22 +134,26 @@ def test_install_replaces_venv_pip_and_works(tmp_path: Path, fork_wheel: Path,
     project = tmp_path / "hello"
     (project / "hello").mkdir(parents=True)
     (project / "hello" / "__init__.py").write_text("GREETING = 'hi'\n")
-    (project / "pyproject.toml").write_text(textwrap.dedent("""\
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent("""\
         [build-system]
         requires = ["hatchling"]
         build-backend = "hatchling.build"
         [project]
         name = "hello"
         version = "0.1"
-    """))
+    """)
+    )
     links = hatchling_links()
-    venv.pip("install", "--quiet", "--no-index", "--find-links", str(links),
-             str(project))
+    venv.pip(
+        "install", "--quiet", "--no-index", "--find-links", str(links), str(project)
+    )
     assert venv.run("-c", "import hello; print(hello.GREETING)").stdout == "hi\n"
 
     # A wheel from a --find-links directory.
-    venv.pip("install", "--quiet", "--no-index", "--find-links", str(links),
-             "packaging")
+    venv.pip(
+        "install", "--quiet", "--no-index", "--find-links", str(links), "packaging"
+    )
     assert "packaging" in venv.installed()
 
     venv.pip("uninstall", "--yes", "hello", "packaging")
@@ -124,11 +162,13 @@ def test_install_replaces_venv_pip_and_works(tmp_path: Path, fork_wheel: Path,
     assert left["pip"] == FORK_VERSION
 
 
-def test_upgrade_to_stock_same_version_keeps_the_fork(tmp_path: Path,
-                                                       fork_venv: Venv,
-                                                       stock_wheel: Path,
-                                                       host_python: str,
-                                                       fork_wheel: Path) -> None:
+def test_upgrade_to_stock_same_version_keeps_the_fork(
+    tmp_path: Path,
+    fork_venv: Venv,
+    stock_wheel: Path,
+    host_python: str,
+    fork_wheel: Path,
+) -> None:
     """`pip install --upgrade pip==26.3` keeps 26.3+musl.1.
 
     PEP 440: ``==26.3`` matches the local version ``26.3+musl.1``, and a local
@@ -139,13 +179,20 @@ def test_upgrade_to_stock_same_version_keeps_the_fork(tmp_path: Path,
     links = tmp_path / "links"
     links.mkdir()
     shutil.copy(stock_wheel, links)
-    proc = venv.pip("install", "--upgrade", "--no-index", "--find-links", str(links),
-                    "pip==26.3")
+    proc = venv.pip(
+        "install", "--upgrade", "--no-index", "--find-links", str(links), "pip==26.3"
+    )
     assert "Requirement already satisfied: pip==26.3" in proc.stdout
     assert venv.installed()["pip"] == FORK_VERSION
     # Asking for stock pip explicitly is still possible (and documented).
-    venv.pip("install", "--no-index", "--find-links", str(links), "--force-reinstall",
-             "pip===26.3")
+    venv.pip(
+        "install",
+        "--no-index",
+        "--find-links",
+        str(links),
+        "--force-reinstall",
+        "pip===26.3",
+    )
     assert venv.installed()["pip"] == "26.3"
 
 
@@ -153,11 +200,15 @@ def _fake_newer_pip(links: Path) -> None:
     """A pip 99.0 wheel on a local index: what the self-check would find upstream."""
     name = "pip-99.0"
     with zipfile.ZipFile(links / f"{name}-py3-none-any.whl", "w") as zf:
-        zf.writestr(f"{name}.dist-info/METADATA",
-                    "Metadata-Version: 2.1\nName: pip\nVersion: 99.0\n")
-        zf.writestr(f"{name}.dist-info/WHEEL",
-                    "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                    "Tag: py3-none-any\n")
+        zf.writestr(
+            f"{name}.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: pip\nVersion: 99.0\n",
+        )
+        zf.writestr(
+            f"{name}.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+            "Tag: py3-none-any\n",
+        )
         zf.writestr(f"{name}.dist-info/RECORD", "")
 
 
@@ -165,15 +216,24 @@ def _fake_newer_pip(links: Path) -> None:
 def test_self_version_check_never_steers_to_stock_pip(
     tmp_path: Path, host_python: str, fork_wheel: Path, stock_wheel: Path, which: str
 ) -> None:
-    venv = make_venv(tmp_path / "v", host_python,
-                     fork_wheel if which == "fork" else stock_wheel)
+    venv = make_venv(
+        tmp_path / "v", host_python, fork_wheel if which == "fork" else stock_wheel
+    )
     links = tmp_path / "links"
     links.mkdir()
     _fake_newer_pip(links)
     env = clean_env(PIP_CACHE_DIR=str(tmp_path / "cache"))
     del env["PIP_DISABLE_PIP_VERSION_CHECK"]
-    proc = venv.pip("install", "--index-url", links.as_uri(), "--find-links",
-                    str(links), "nothing-here", check=False, env=env)
+    proc = venv.pip(
+        "install",
+        "--index-url",
+        links.as_uri(),
+        "--find-links",
+        str(links),
+        "nothing-here",
+        check=False,
+        env=env,
+    )
     prompted = "A new release of pip is available" in proc.stderr
     # The stock run proves the check does fire in this setup.
     assert prompted is (which == "stock"), proc.stderr
@@ -181,66 +241,113 @@ def test_self_version_check_never_steers_to_stock_pip(
 
 def _copy_project(tmp_path: Path) -> Path:
     dest = tmp_path / "project"
-    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(
-        ".git", ".nox", "build", "docs", "tests", "benchmarks", "__pycache__",
-        "AUTHORS.txt", "_vendor"))
+    shutil.copytree(
+        ROOT,
+        dest,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".nox",
+            "build",
+            "docs",
+            "tests",
+            "benchmarks",
+            "__pycache__",
+            "AUTHORS.txt",
+            "_vendor",
+        ),
+    )
     return dest
 
 
 @pytest.fixture(scope="module")
-def build_venv(tmp_path_factory: pytest.TempPathFactory, host_python: str,
-               stock_wheel: Path) -> Venv:
+def build_venv(
+    tmp_path_factory: pytest.TempPathFactory, host_python: str, stock_wheel: Path
+) -> Venv:
     """Stock pip 26.3 plus hatchling: builds without isolation, offline after setup."""
     venv = make_venv(tmp_path_factory.mktemp("build") / "v", host_python, stock_wheel)
-    venv.pip("install", "--quiet", "--no-index", "--find-links",
-             str(hatchling_links()), "hatchling")
+    venv.pip(
+        "install",
+        "--quiet",
+        "--no-index",
+        "--find-links",
+        str(hatchling_links()),
+        "hatchling",
+    )
     return venv
 
 
 def _build(venv: Venv, project: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    return venv.pip("wheel", "--no-build-isolation", "--no-deps", "-w", str(out),
-                    str(project), check=False)
+    return venv.pip(
+        "wheel",
+        "--no-build-isolation",
+        "--no-deps",
+        "-w",
+        str(out),
+        str(project),
+        check=False,
+    )
 
 
-def test_build_refuses_another_upstream_version(tmp_path: Path,
-                                                build_venv: Venv) -> None:
+def test_build_refuses_another_upstream_version(
+    tmp_path: Path, build_venv: Venv
+) -> None:
     project = _copy_project(tmp_path)
     fork = project / "src/pip/_internal/libc/fork.py"
-    fork.write_text(fork.read_text().replace('UPSTREAM_VERSION = "26.3"',
-                                             'UPSTREAM_VERSION = "26.2"'))
+    fork.write_text(
+        fork.read_text().replace(
+            'UPSTREAM_VERSION = "26.3"', 'UPSTREAM_VERSION = "26.2"'
+        )
+    )
     proc = _build(build_venv, project, tmp_path / "out")
     assert proc.returncode != 0
-    assert "the build environment has pip 26.3, but this musl build is made from " \
+    assert (
+        "the build environment has pip 26.3, but this musl build is made from "
         "pip 26.2" in proc.stdout + proc.stderr
+    )
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_build_fails_naming_a_missing_anchor(tmp_path: Path, build_venv: Venv) -> None:
     project = _copy_project(tmp_path)
     table = project / "src/pip/_internal/libc/patch_points.py"
-    table.write_text(table.read_text().replace(
-        'anchor="pip_self_version_check_fetch"', 'anchor="no_such_function"'))
+    table.write_text(
+        table.read_text().replace(
+            'anchor="pip_self_version_check_fetch"', 'anchor="no_such_function"'
+        )
+    )
     proc = _build(build_venv, project, tmp_path / "out")
     assert proc.returncode != 0
-    assert ("patch point anchor pip._internal.self_outdated_check.no_such_function"
-            in proc.stdout + proc.stderr)
+    assert (
+        "patch point anchor pip._internal.self_outdated_check.no_such_function"
+        in proc.stdout + proc.stderr
+    )
 
 
-def test_unchanged_project_builds_in_the_same_setup(tmp_path: Path,
-                                                    build_venv: Venv) -> None:
+def test_unchanged_project_builds_in_the_same_setup(
+    tmp_path: Path, build_venv: Venv
+) -> None:
     """The two failures above are caused by the edits, not by the setup."""
     proc = _build(build_venv, _copy_project(tmp_path), tmp_path / "out")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert [p.name for p in (tmp_path / "out").iterdir()] == [
-        f"pip-{FORK_VERSION}-py3-none-any.whl"]
+        f"pip-{FORK_VERSION}-py3-none-any.whl"
+    ]
 
 
-def test_editable_install_fails_at_once_pointing_to_nox(tmp_path: Path,
-                                                        build_venv: Venv) -> None:
-    proc = build_venv.pip("install", "--no-build-isolation", "--no-deps", "-e",
-                          str(_copy_project(tmp_path)), check=False)
+def test_editable_install_fails_at_once_pointing_to_nox(
+    tmp_path: Path, build_venv: Venv
+) -> None:
+    proc = build_venv.pip(
+        "install",
+        "--no-build-isolation",
+        "--no-deps",
+        "-e",
+        str(_copy_project(tmp_path)),
+        check=False,
+    )
     assert proc.returncode != 0
     assert "editable installs of the musl build of pip are not supported" in (
-        proc.stdout + proc.stderr)
+        proc.stdout + proc.stderr
+    )
     assert "nox -s tests" in proc.stdout + proc.stderr
     assert build_venv.installed()["pip"] == "26.3"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import time
@@ -20,7 +19,9 @@ HELLO = "int main(void) { return 0; }\n"
 
 def _compile(tmp_path: Path, compiler: str, *flags: str) -> Path:
     if shutil.which(compiler) is None:
-        pytest.fail(f"{compiler} not found: apt-get install musl-tools gcc", pytrace=False)
+        pytest.fail(
+            f"{compiler} not found: apt-get install musl-tools gcc", pytrace=False
+        )
     src = tmp_path / "hello.c"
     src.write_text(HELLO)
     out = tmp_path / f"hello-{compiler}-{len(flags)}"
@@ -56,19 +57,30 @@ def test_static_musl_executable_is_static(tmp_path: Path, built_for_musl: bool) 
 
 def test_i686_executable_arch(tmp_path: Path) -> None:
     """A 32-bit userland on a 64-bit kernel gets the interpreter's own arch."""
-    probe = subprocess.run(["gcc", "-m32", "-x", "c", "-", "-o", str(tmp_path / "a")],
-                           input=HELLO, text=True, capture_output=True, check=False)
+    probe = subprocess.run(
+        ["gcc", "-m32", "-x", "c", "-", "-o", str(tmp_path / "a")],
+        input=HELLO,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
     if probe.returncode != 0:
         pytest.fail("gcc -m32 cannot link: apt-get install gcc-multilib", pytrace=False)
     host = detect_host_libc(str(tmp_path / "a"))
-    assert (host.family, host.arch, host.loader) == ("glibc", "i686", "/lib/ld-linux.so.2")
+    assert (host.family, host.arch, host.loader) == (
+        "glibc",
+        "i686",
+        "/lib/ld-linux.so.2",
+    )
 
 
 @pytest.mark.parametrize("kind", ["script", "empty", "missing", "directory", "fifo"])
-def test_bad_sys_executable_falls_back_to_proc_self_exe(tmp_path: Path, kind: str) -> None:
+def test_bad_sys_executable_falls_back_to_proc_self_exe(
+    tmp_path: Path, kind: str
+) -> None:
     path = tmp_path / "python"
     if kind == "script":
-        path.write_text("#!/bin/sh\nexec python3 \"$@\"\n")
+        path.write_text('#!/bin/sh\nexec python3 "$@"\n')
         path.chmod(0o755)
     elif kind == "directory":
         path.mkdir()
@@ -83,7 +95,9 @@ def test_bad_sys_executable_falls_back_to_proc_self_exe(tmp_path: Path, kind: st
     assert host.interpreter == "/proc/self/exe"
 
 
-def test_unreadable_everything_gives_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_everything_gives_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Mocked: /proc/self/exe always exists on Linux; point the fallback elsewhere.
     monkeypatch.setattr("pip._internal.libc.host.PROC_SELF_EXE", str(tmp_path / "none"))
     script = tmp_path / "python"
@@ -109,7 +123,9 @@ def test_running_host_cpython_is_glibc() -> None:
 def _debug_libc(venv: Venv) -> dict[str, str]:
     out = venv.pip("debug", "--verbose").stdout
     section = out.split("libc:\n", 1)[1].split("Compatible tags", 1)[0]
-    pairs = [line.strip().split(": ", 1) for line in section.splitlines() if ": " in line]
+    pairs = [
+        line.strip().split(": ", 1) for line in section.splitlines() if ": " in line
+    ]
     return {key: value for key, value in pairs}
 
 

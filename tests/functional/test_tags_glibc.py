@@ -24,7 +24,9 @@ TAGS = (
         "{'impl': 'pp', 'version': '310'}",
     ],
 )
-def test_glibc_tags_equal_upstream(fork_venv: Venv, stock_venv: Venv, kwargs: str) -> None:
+def test_glibc_tags_equal_upstream(
+    fork_venv: Venv, stock_venv: Venv, kwargs: str
+) -> None:
     ours = fork_venv.run("-c", TAGS, kwargs).stdout
     upstream = stock_venv.run("-c", TAGS, kwargs).stdout
     assert ours.splitlines() == upstream.splitlines()
@@ -43,27 +45,52 @@ def test_pip_debug_tags_equal_upstream(fork_venv: Venv, stock_venv: Venv) -> Non
 @pytest.mark.parametrize(
     ("platform", "expected"),
     [
-        ("musllinux_1_2_x86_64", ["musllinux_1_2_x86_64", "musllinux_1_1_x86_64",
-                                  "musllinux_1_0_x86_64"]),
+        (
+            "musllinux_1_2_x86_64",
+            ["musllinux_1_2_x86_64", "musllinux_1_1_x86_64", "musllinux_1_0_x86_64"],
+        ),
         ("x86_64_linux_musl", ["x86_64_linux_musl"]),
     ],
 )
-def test_debug_platform_expansion(fork_venv: Venv, platform: str,
-                                  expected: list[str]) -> None:
-    out = fork_venv.pip("debug", "--verbose", "--platform", platform,
-                        "--python-version", "3.11", "--implementation", "cp",
-                        "--abi", "cp311").stdout
-    tags = [line.strip() for line in out.split("Compatible tags:", 1)[1].splitlines()[1:]]
+def test_debug_platform_expansion(
+    fork_venv: Venv, platform: str, expected: list[str]
+) -> None:
+    out = fork_venv.pip(
+        "debug",
+        "--verbose",
+        "--platform",
+        platform,
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+    ).stdout
+    tags = [
+        line.strip() for line in out.split("Compatible tags:", 1)[1].splitlines()[1:]
+    ]
     platforms = list(dict.fromkeys(t.rsplit("-", 1)[1] for t in tags if t))
     assert platforms == [*expected, "any"]
 
 
 @pytest.mark.parametrize("platform", ["musllinux_1_x86_64", "x86_64_linux_musl2"])
-def test_malformed_musl_platform_is_a_clear_error(fork_venv: Venv, tmp_path,
-                                                  platform: str) -> None:
-    proc = fork_venv.pip("download", "--no-index", "--find-links", str(tmp_path),
-                         "--only-binary=:all:", "--platform", platform, "-d",
-                         str(tmp_path / "d"), "anything", check=False)
+def test_malformed_musl_platform_is_a_clear_error(
+    fork_venv: Venv, tmp_path, platform: str
+) -> None:
+    proc = fork_venv.pip(
+        "download",
+        "--no-index",
+        "--find-links",
+        str(tmp_path),
+        "--only-binary=:all:",
+        "--platform",
+        platform,
+        "-d",
+        str(tmp_path / "d"),
+        "anything",
+        check=False,
+    )
     assert proc.returncode == 1
     assert f"ERROR: invalid platform {platform!r}" in proc.stderr
     assert "Traceback" not in proc.stderr

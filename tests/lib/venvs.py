@@ -38,14 +38,21 @@ class Venv:
         return self.root / "bin" / "python"
 
     def run(
-        self, *args: str | os.PathLike[str], check: bool = True,
-        env: dict[str, str] | None = None, cwd: Path | None = None,
+        self,
+        *args: str | os.PathLike[str],
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
         timeout: float = 600,
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [str(self.python), *map(str, args)],
-            capture_output=True, text=True, env=env or clean_env(), cwd=cwd,
-            timeout=timeout, check=False,
+            capture_output=True,
+            text=True,
+            env=env or clean_env(),
+            cwd=cwd,
+            timeout=timeout,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -54,7 +61,9 @@ class Venv:
             )
         return proc
 
-    def pip(self, *args: str | os.PathLike[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    def pip(
+        self, *args: str | os.PathLike[str], **kwargs: object
+    ) -> subprocess.CompletedProcess[str]:
         return self.run("-m", "pip", *args, **kwargs)  # type: ignore[arg-type]
 
     def installed(self) -> dict[str, str]:
@@ -62,8 +71,13 @@ class Venv:
         return {d["name"].lower(): d["version"] for d in json.loads(out)}
 
 
-def make_venv(root: Path, python: str | os.PathLike[str], pip_wheel: Path | None,
-              *, with_virtualenv: bool = False) -> Venv:
+def make_venv(
+    root: Path,
+    python: str | os.PathLike[str],
+    pip_wheel: Path | None,
+    *,
+    with_virtualenv: bool = False,
+) -> Venv:
     """Create a venv of `python` and install `pip_wheel` with that wheel itself.
 
     Installing pip from its own wheel (``python pip.whl/pip install pip.whl``) is
@@ -71,17 +85,36 @@ def make_venv(root: Path, python: str | os.PathLike[str], pip_wheel: Path | None
     """
     if with_virtualenv:
         subprocess.run(
-            [sys.executable, "-m", "virtualenv", "--quiet", "--no-setuptools",
-             "--no-wheel", "--python", str(python), str(root)],
-            check=True, env=clean_env(),
+            [
+                sys.executable,
+                "-m",
+                "virtualenv",
+                "--quiet",
+                "--no-setuptools",
+                "--no-wheel",
+                "--python",
+                str(python),
+                str(root),
+            ],
+            check=True,
+            env=clean_env(),
         )
     else:
-        subprocess.run([str(python), "-m", "venv", "--without-pip", str(root)],
-                       check=True, env=clean_env())
+        subprocess.run(
+            [str(python), "-m", "venv", "--without-pip", str(root)],
+            check=True,
+            env=clean_env(),
+        )
     venv = Venv(root)
     if pip_wheel is not None:
-        venv.run(f"{pip_wheel}/pip", "install", "--quiet", "--no-index",
-                 "--force-reinstall", str(pip_wheel))
+        venv.run(
+            f"{pip_wheel}/pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--force-reinstall",
+            str(pip_wheel),
+        )
     return venv
 
 
@@ -92,8 +125,18 @@ def stock_pip_wheel() -> Path:
     if not wheel.exists():
         dest.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--only-binary=:all:", f"pip=={STOCK_PIP_VERSION}", "-d", str(dest)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                f"pip=={STOCK_PIP_VERSION}",
+                "-d",
+                str(dest),
+            ],
             check=True,
         )
     return wheel

@@ -19,9 +19,16 @@ GLIBC = HostLibc("glibc", (2, 36), "x86_64", loader="/lib64/ld-linux-x86-64.so.2
 @pytest.mark.parametrize(
     ("filename", "host", "expected"),
     [
-        ("p-1.0-cp311-cp311-linux_x86_64.whl", MUSL, "p-1.0-cp311-cp311-x86_64_linux_musl.whl"),
-        ("p-1.0-1build-cp311-abi3-linux_x86_64.whl", MUSL,
-         "p-1.0-1build-cp311-abi3-x86_64_linux_musl.whl"),
+        (
+            "p-1.0-cp311-cp311-linux_x86_64.whl",
+            MUSL,
+            "p-1.0-cp311-cp311-x86_64_linux_musl.whl",
+        ),
+        (
+            "p-1.0-1build-cp311-abi3-linux_x86_64.whl",
+            MUSL,
+            "p-1.0-1build-cp311-abi3-x86_64_linux_musl.whl",
+        ),
         ("p-1.0-py3-none-any.whl", MUSL, None),
         ("p-1.0-cp311-cp311-linux_aarch64.whl", MUSL, None),
         ("p-1.0-cp311-cp311-musllinux_1_2_x86_64.whl", MUSL, None),
@@ -35,8 +42,10 @@ def test_retagged_filename(filename: str, host: HostLibc, expected: str | None) 
 
 
 def _digest(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(
-        b"=").decode()
+    return (
+        "sha256="
+        + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    )
 
 
 def _make_wheel(path: Path) -> None:
@@ -45,7 +54,7 @@ def _make_wheel(path: Path) -> None:
         "p/_ext.so": b"\x7fELF not really",
         "p-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: p\nVersion: 1.0\n",
         "p-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\n"
-                                 b"Root-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n",
+        b"Root-Is-Purelib: false\nTag: cp311-cp311-linux_x86_64\n",
     }
     record = "".join(f"{n},{_digest(d)},{len(d)}\n" for n, d in files.items())
     record += "p-1.0.dist-info/RECORD,,\n"

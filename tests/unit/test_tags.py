@@ -49,8 +49,10 @@ def test_other_hosts_get_no_musl_platforms(host: HostLibc) -> None:
 @pytest.mark.parametrize(
     ("platform", "expected"),
     [
-        ("musllinux_1_2_x86_64", ["musllinux_1_2_x86_64", "musllinux_1_1_x86_64",
-                                  "musllinux_1_0_x86_64"]),
+        (
+            "musllinux_1_2_x86_64",
+            ["musllinux_1_2_x86_64", "musllinux_1_1_x86_64", "musllinux_1_0_x86_64"],
+        ),
         ("musllinux_1_0_aarch64", ["musllinux_1_0_aarch64"]),
         ("musllinux_1_1_ppc64le", ["musllinux_1_1_ppc64le", "musllinux_1_0_ppc64le"]),
         ("x86_64_linux_musl", ["x86_64_linux_musl"]),
@@ -66,8 +68,16 @@ def test_platform_expansion(platform: str, expected: list[str] | None) -> None:
 
 @pytest.mark.parametrize(
     "platform",
-    ["musllinux_1_x86_64", "musllinux_x_2_x86_64", "musllinux_1_2_", "musllinux",
-     "_linux_musl", "x86-64_linux_musl", "x86_64_linux_musl_extra", "linux_musl"],
+    [
+        "musllinux_1_x86_64",
+        "musllinux_x_2_x86_64",
+        "musllinux_1_2_",
+        "musllinux",
+        "_linux_musl",
+        "x86-64_linux_musl",
+        "x86_64_linux_musl_extra",
+        "linux_musl",
+    ],
 )
 def test_malformed_musl_platforms_are_refused(platform: str) -> None:
     with pytest.raises(InvalidMuslPlatform, match="invalid platform"):
@@ -77,25 +87,44 @@ def test_malformed_musl_platforms_are_refused(platform: str) -> None:
 @pytest.mark.parametrize(
     ("platforms", "host", "expected"),
     [
-        (["musllinux_1_2_x86_64"], musl((1, 1, 24)),
-         "musllinux_1_2 wheel needs musl >= 1.2; this host has musl 1.1.24"),
-        (["musllinux_1_2_x86_64"], HostLibc("glibc", (2, 36), "x86_64"),
-         "musllinux_1_2 wheel is for musl; this host uses glibc 2.36 (x86_64)"),
-        (["x86_64_linux_musl"], HostLibc("glibc", (2, 36), "x86_64"),
-         "x86_64_linux_musl wheel is for musl; this host uses glibc 2.36 (x86_64)"),
-        (["manylinux_2_17_x86_64", "manylinux2014_x86_64"], musl((1, 2, 3)),
-         "manylinux_2_17 wheel is for glibc; this host uses musl 1.2.3 (x86_64); "
-         "manylinux2014 wheel is for glibc; this host uses musl 1.2.3 (x86_64)"),
-        (["manylinux_2_39_x86_64"], HostLibc("glibc", (2, 36), "x86_64"),
-         "manylinux_2_39 wheel needs glibc >= 2.39; this host has glibc 2.36"),
-        (["musllinux_1_2_aarch64"], musl((1, 2, 3)),
-         "musllinux_1_2_aarch64 is for aarch64; this host is x86_64"),
+        (
+            ["musllinux_1_2_x86_64"],
+            musl((1, 1, 24)),
+            "musllinux_1_2 wheel needs musl >= 1.2; this host has musl 1.1.24",
+        ),
+        (
+            ["musllinux_1_2_x86_64"],
+            HostLibc("glibc", (2, 36), "x86_64"),
+            "musllinux_1_2 wheel is for musl; this host uses glibc 2.36 (x86_64)",
+        ),
+        (
+            ["x86_64_linux_musl"],
+            HostLibc("glibc", (2, 36), "x86_64"),
+            "x86_64_linux_musl wheel is for musl; this host uses glibc 2.36 (x86_64)",
+        ),
+        (
+            ["manylinux_2_17_x86_64", "manylinux2014_x86_64"],
+            musl((1, 2, 3)),
+            "manylinux_2_17 wheel is for glibc; this host uses musl 1.2.3 (x86_64); "
+            "manylinux2014 wheel is for glibc; this host uses musl 1.2.3 (x86_64)",
+        ),
+        (
+            ["manylinux_2_39_x86_64"],
+            HostLibc("glibc", (2, 36), "x86_64"),
+            "manylinux_2_39 wheel needs glibc >= 2.39; this host has glibc 2.36",
+        ),
+        (
+            ["musllinux_1_2_aarch64"],
+            musl((1, 2, 3)),
+            "musllinux_1_2_aarch64 is for aarch64; this host is x86_64",
+        ),
         (["macosx_11_0_arm64"], musl((1, 2, 3)), None),
         (["musllinux_1_2_x86_64"], HostLibc("unknown"), None),
     ],
 )
-def test_mismatch_explanations(platforms: list[str], host: HostLibc,
-                               expected: str | None) -> None:
+def test_mismatch_explanations(
+    platforms: list[str], host: HostLibc, expected: str | None
+) -> None:
     assert explain_platform_mismatch(platforms, host) == expected
 
 

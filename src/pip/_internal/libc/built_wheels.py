@@ -63,8 +63,9 @@ def _retag_wheel_file(text: str, host: HostLibc) -> str:
         if sep and key.strip() == "Tag":
             interpreter, abi, platform = value.strip().split("-")
             platform = musl_platform_for(platform, host) or platform
-            line = f"Tag: {interpreter}-{abi}-{platform}"
-        lines.append(line)
+            lines.append(f"Tag: {interpreter}-{abi}-{platform}")
+        else:
+            lines.append(line)
     return "\n".join(lines) + "\n"
 
 
@@ -72,8 +73,10 @@ def _retag_record(text: str, wheel_path: str, wheel_bytes: bytes) -> str:
     lines = []
     for line in text.splitlines():
         if line.split(",", 1)[0] == wheel_path:
-            line = f"{wheel_path},{_record_digest(wheel_bytes)},{len(wheel_bytes)}"
-        lines.append(line)
+            digest = _record_digest(wheel_bytes)
+            lines.append(f"{wheel_path},{digest},{len(wheel_bytes)}")
+        else:
+            lines.append(line)
     return "\n".join(lines) + "\n"
 
 

@@ -222,7 +222,7 @@ def _detect(
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def host_libc() -> HostLibc:
     """The running interpreter's libc, detected once per process."""
     return detect_host_libc(sys.executable or os.environ.get("PYTHONEXECUTABLE"))

@@ -41,7 +41,9 @@ def _problems_of(
         return str(exc)
 
 
-def wheel_problems(path: str, host: HostLibc | None = None) -> tuple[AbiProblem, ...] | str:
+def wheel_problems(
+    path: str, host: HostLibc | None = None
+) -> tuple[AbiProblem, ...] | str:
     """Why the wheel at ``path`` cannot load on ``host`` (empty: it can).
 
     A string means the wheel could not be read at all (a corrupt archive). Results
@@ -66,8 +68,9 @@ class WheelCannotLoadHere(DiagnosticPipError):
             message=f"{filename} cannot be installed: it cannot load on this host.",
             context=f"This host uses {host.describe()}. {reason}.",
             hint_stmt=(
-                "Use a wheel built for this host, or the project's sdist. If you know "
-                f"better, {OFF_SWITCH} (PIP_SKIP_WHEEL_ABI_CHECK=1) turns the check off."
+                "Use a wheel built for this host, or the project's sdist. If you "
+                f"know better, {OFF_SWITCH} (PIP_SKIP_WHEEL_ABI_CHECK=1) turns the "
+                "check off."
             ),
         )
 

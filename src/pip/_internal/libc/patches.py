@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from optparse import Values
-
-    from pip._vendor.packaging.tags import Tag
 
     from pip._internal.index.package_finder import LinkEvaluator, LinkType
     from pip._internal.metadata import BaseDistribution
     from pip._internal.models.link import Link
     from pip._internal.operations.prepare import RequirementPreparer
     from pip._internal.req.req_install import InstallRequirement
+    from pip._vendor.packaging.tags import Tag
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,9 @@ def musl_get_supported(get_supported: GetSupported) -> GetSupported:
     return wrapper
 
 
-def musl_custom_platforms(get_custom_platforms: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+def musl_custom_platforms(
+    get_custom_platforms: Callable[[str], list[str]],
+) -> Callable[[str], list[str]]:
     """Expand ``--platform musllinux_1_M_<arch>``; refuse malformed musl platforms."""
 
     @functools.wraps(get_custom_platforms)
@@ -190,7 +192,6 @@ def silence_self_version_check(fetch: _F) -> _F:
             "upgrading to stock pip would drop musl support.",
             FORK_VERSION,
         )
-        return None
 
     return wrapper  # type: ignore[return-value]
 
@@ -231,8 +232,9 @@ def libc_checked_wheel_cache(get: _F) -> _F:
     """
 
     @functools.wraps(get)
-    def wrapper(self: Any, link: Link, package_name: str | None,
-                supported_tags: list[Tag]) -> Link:
+    def wrapper(
+        self: Any, link: Link, package_name: str | None, supported_tags: list[Tag]
+    ) -> Link:
         found: Link = get(self, link, package_name, supported_tags)
         if found is link or not found.is_wheel or not found.is_file:
             return found
@@ -272,8 +274,9 @@ def abi_checked_preparation(prepare: _F) -> _F:
     """
 
     @functools.wraps(prepare)
-    def wrapper(self: RequirementPreparer, req: InstallRequirement,
-                parallel_builds: bool) -> BaseDistribution:
+    def wrapper(
+        self: RequirementPreparer, req: InstallRequirement, parallel_builds: bool
+    ) -> BaseDistribution:
         dist: BaseDistribution = prepare(self, req, parallel_builds)
         if getattr(self, "skip_wheel_abi_check", False):
             return dist
@@ -345,10 +348,12 @@ def record_wheel_abi_option(make_preparer: Any) -> Any:
     func = make_preparer.__func__
 
     @functools.wraps(func)
-    def wrapper(cls: Any, temp_build_dir: Any, options: Values, *args: Any,
-                **kwargs: Any) -> RequirementPreparer:
-        preparer: RequirementPreparer = func(cls, temp_build_dir, options, *args,
-                                             **kwargs)
+    def wrapper(
+        cls: Any, temp_build_dir: Any, options: Values, *args: Any, **kwargs: Any
+    ) -> RequirementPreparer:
+        preparer: RequirementPreparer = func(
+            cls, temp_build_dir, options, *args, **kwargs
+        )
         preparer.skip_wheel_abi_check = bool(  # type: ignore[attr-defined]
             getattr(options, "skip_wheel_abi_check", False)
         )

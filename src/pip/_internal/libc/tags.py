@@ -105,9 +105,7 @@ def _platform_need(platform: str) -> tuple[str, tuple[int, int] | None, str | No
     return "other", None, None
 
 
-def explain_platform_mismatch(
-    wheel_platforms: list[str], host: HostLibc
-) -> str | None:
+def explain_platform_mismatch(wheel_platforms: list[str], host: HostLibc) -> str | None:
     """Why none of a wheel's platform tags fits this Linux host, in a few words.
 
     e.g. "musllinux_1_2 wheel needs musl >= 1.2; this host has musl 1.1".
