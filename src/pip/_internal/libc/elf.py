@@ -158,7 +158,7 @@ class ElfTruncatedError(ElfError):
 # -- results ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ElfSymbol:
     """One entry of the dynamic symbol table."""
 
@@ -174,7 +174,7 @@ class ElfSymbol:
     version: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ElfSegment:
     """One program header."""
 
@@ -196,7 +196,7 @@ _MACHINE_NAMES: Final[dict[int, str]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ElfFile:
     """What the dynamic loader would learn from an ELF file."""
 

@@ -42,6 +42,7 @@ __all__ = [
 MuslRelease = tuple[int, int, int]
 
 DATA_FILE: Final = "musl-libc-symbols.tsv"
+_PACKAGE: Final = __name__.rpartition(".")[0]
 
 #: musl 1.2.4 removed the LFS64 aliases (``stat64`` ...) from libc but taught
 #: its dynamic linker to bind a missing ``name64`` to ``name``, so old binaries
@@ -98,7 +99,7 @@ def parse_symbol_table(text: str) -> dict[str, SymbolRows]:
 @functools.cache
 def _symbol_table() -> dict[str, SymbolRows]:
     # The edge: read the data file shipped in this package once per process.
-    text = resources.files(__package__).joinpath(DATA_FILE).read_text("utf-8")
+    text = resources.files(_PACKAGE).joinpath(DATA_FILE).read_text("utf-8")
     return parse_symbol_table(text)
 
 

@@ -123,7 +123,7 @@ def explain_platform_mismatch(
         from pip._internal.libc.host import host_libc
         from pip._internal.libc.tags import explain_platform_mismatch as explain
         from pip._internal.models.wheel import Wheel
-        from pip._internal.utils.logging import getLogger
+        from pip._internal.utils._log import getLogger
 
         try:
             platforms = sorted({tag.platform for tag in Wheel(link.filename).file_tags})
@@ -206,7 +206,7 @@ def musl_tag_built_wheel(build_wheel: _F) -> _F:
             return None
         from pip._internal.libc.built_wheels import RetagError, retag_built_wheel
         from pip._internal.libc.host import host_libc
-        from pip._internal.utils.logging import getLogger
+        from pip._internal.utils._log import getLogger
 
         try:
             new_path = retag_built_wheel(path, host_libc())
@@ -242,7 +242,7 @@ def libc_checked_wheel_cache(get: _F) -> _F:
             return found  # libc-qualified tags were matched by the ranking already
         from pip._internal.libc.host import host_libc
         from pip._internal.libc.install_check import reason_text, wheel_problems
-        from pip._internal.utils.logging import getLogger
+        from pip._internal.utils._log import getLogger
 
         host = host_libc()
         if host.family not in ("musl", "glibc"):
@@ -283,7 +283,7 @@ def abi_checked_preparation(prepare: _F) -> _F:
         if self.finder.target_python.format_given():
             return dist  # --platform & co: the files are not for this host
         from pip._internal.libc.host import host_libc
-        from pip._internal.utils.logging import getLogger
+        from pip._internal.utils._log import getLogger
 
         host = host_libc()
         if host.family not in ("musl", "glibc"):
