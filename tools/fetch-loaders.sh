@@ -40,6 +40,13 @@ debs=$dest/debs
 
 log() { echo "fetch-loaders: $*" >&2; }
 
+# One fetch at a time per cache (parallel test workers share it).
+mkdir -p "$dest"
+exec 9>"$dest/.lock"
+if command -v flock >/dev/null 2>&1; then
+    flock 9
+fi
+
 missing=()
 for arch in "${ARCHES[@]}"; do
     for pkg in "${PACKAGES[@]}"; do
@@ -129,6 +136,8 @@ if ((${#missing[@]})); then
         mv "$tmp" "$target"
         log "unpacked $(basename "$deb") -> $target"
     done
+    # The private indexes (~100 MB) were only needed for the download.
+    rm -rf "$apt_state"
 fi
 
 echo "$root"

@@ -26,6 +26,7 @@ from tests.lib.index import (
 )
 from tests.lib.venvs import Venv
 from tests.lib.wheels import (
+    EXTRA_C_GLIBC_ONLY,
     EXTRA_C_STATX,
     build_ext_wheel,
     build_pure_wheel,
@@ -485,6 +486,14 @@ def test_musl_cpython_loads_only_musl_builds(
         python_include=HOST_INCLUDE,
         variant="glibc-generic",
     )
+    glibc_only = build_ext_wheel(
+        tmp_path / "go",
+        tag_platform="linux_x86_64",
+        compiler="gcc",
+        python_include=HOST_INCLUDE,
+        variant="glibc-only",
+        extra_c=EXTRA_C_GLIBC_ONLY,
+    )
     statx = build_ext_wheel(
         tmp_path / "s",
         tag_platform="linux_x86_64",
@@ -496,9 +505,17 @@ def test_musl_cpython_loads_only_musl_builds(
     ok = _import_variant(_extract(musl, tmp_path / "xm"), str(musl_python))
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.split()[0] == "musllinux_1_2"
-    bad = _import_variant(_extract(glibc, tmp_path / "xg"), str(musl_python))
+    # Quirk: musl's loader maps DT_NEEDED libc.so.6 onto itself and ignores
+    # glibc symbol versions, so a gcc build that uses only common symbols loads.
+    plain = _import_variant(_extract(glibc, tmp_path / "xg"), str(musl_python))
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.split()[0] == "glibc-generic"
+    # A glibc-only symbol makes musl's loader refuse it.
+    bad = _import_variant(_extract(glibc_only, tmp_path / "xgo"), str(musl_python))
     assert bad.returncode != 0
-    assert "libc.so.6" in bad.stderr
+    assert "gnu_get_libc_version" in bad.stderr
+    on_host = _import_variant(tmp_path / "xgo")
+    assert on_host.returncode == 0, on_host.stderr
     # Debian's musl is 1.2.3; statx arrived in musl 1.2.5.
     new = _import_variant(_extract(statx, tmp_path / "xs"), str(musl_python))
     assert new.returncode != 0
@@ -521,3 +538,26 @@ def test_musl_cpython_loads_only_musl_builds(
     imp = _import_variant(target, str(musl_python))
     assert imp.returncode == 0, imp.stderr
     assert imp.stdout.split()[0] == "musllinux_1_2"
+    # The sdist builds on the musl CPython too, offline against the local index.
+    local_index.upload_all([*build_tools_wheels(), build_sdist(tmp_path / "sd")])
+    proc = _pip(
+        musl_stock_venv,
+        "wheel",
+        "--no-deps",
+        "--no-cache-dir",
+        "--no-binary",
+        "muslprobe",
+        "--index-url",
+        local_index.url,
+        "-w",
+        str(tmp_path / "wh"),
+        "muslprobe==1.0",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (built,) = (tmp_path / "wh").glob("muslprobe-1.0-*.whl")
+    root = _extract(built, tmp_path / "xb")
+    (so,) = (root / "muslprobe").glob("_ext*.so")
+    assert _needed(so) == ["libc.so"]
+    imp = _import_variant(root, str(musl_python))
+    assert imp.returncode == 0, imp.stderr
+    assert imp.stdout.split()[0] == "sdist"

@@ -536,8 +536,7 @@ def build_elf(
 def patch(image: SyntheticElf, offset: int, value: int, size: int) -> bytes:
     """``image.data`` with the ``size``-byte integer at ``offset`` replaced,
     in the image's byte order."""
-    order = "little" if image.byte_order == "little" else "big"
-    raw = value.to_bytes(size, order)
+    raw = value.to_bytes(size, "little" if image.byte_order == "little" else "big")
     return image.data[:offset] + raw + image.data[offset + size :]
 
 

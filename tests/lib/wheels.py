@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "EXTRA_C_GLIBC_ONLY",
     "EXTRA_C_STATX",
     "VARIANTS",
     "HarnessError",
@@ -131,6 +132,20 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask,
 int muslprobe_uses_statx(void)
 {
     return statx(-100 /* AT_FDCWD */, ".", 0, 0u, (struct statx *)0);
+}
+"""
+
+
+#: Extra C code for ``extra_c`` that needs a glibc-only symbol
+#: (``gnu_get_libc_version``, which musl does not export). Needed to make a gcc
+#: build that musl's loader rejects: musl's loader maps ``DT_NEEDED libc.so.6``
+#: onto itself and ignores glibc symbol versions, so a plain gcc build of the
+#: extension *does* import on a musl CPython.
+EXTRA_C_GLIBC_ONLY = """\
+const char *gnu_get_libc_version(void);
+const char *muslprobe_glibc_version(void)
+{
+    return gnu_get_libc_version();
 }
 """
 

@@ -31,6 +31,7 @@ __all__ = [
     "ElfSegment",
     "ElfSymbol",
     "ElfTruncatedError",
+    "machine_name",
     "parse_elf",
     "read_elf",
     "read_elf_header",
@@ -257,6 +258,8 @@ def machine_name(machine: int, elf_class: int, byte_order: str) -> str:
 class _Layout:
     elf_class: int
     byte_order: str
+    #: struct byte-order prefix, for formats with a count ("<1000I").
+    prefix: str
     #: ELF header after e_ident: type, machine, version, entry, phoff, shoff,
     #: flags, ehsize, phentsize, phnum, shentsize, shnum, shstrndx.
     header: struct.Struct
@@ -265,10 +268,11 @@ class _Layout:
     sym: struct.Struct
     sym_brief: struct.Struct
     shdr: struct.Struct
-    u16: struct.Struct
     u32: struct.Struct
     #: An address-sized word (the bloom filter words of DT_GNU_HASH).
     word: struct.Struct
+    #: DT_GNU_HASH header: nbuckets, symoffset, bloom_size, bloom_shift.
+    gnu_hash: struct.Struct
     verneed: struct.Struct
     vernaux: struct.Struct
 
@@ -279,6 +283,7 @@ def _make_layout(elf_class: int, byte_order: str) -> _Layout:
     return _Layout(
         elf_class=elf_class,
         byte_order=byte_order,
+        prefix=e,
         header=struct.Struct(e + ("HHIQQQIHHHHHH" if wide else "HHIIIIIHHHHHH")),
         # The 64-bit program header moves p_flags up for alignment.
         phdr=struct.Struct(e + ("IIQQQQQQ" if wide else "IIIIIIII")),
@@ -288,9 +293,9 @@ def _make_layout(elf_class: int, byte_order: str) -> _Layout:
         # order for both classes (pad bytes skip the rest).
         sym_brief=struct.Struct(e + ("IBxH16x" if wide else "I8xBxH")),
         shdr=struct.Struct(e + ("IIQQQQIIQQ" if wide else "IIIIIIIIII")),
-        u16=struct.Struct(e + "H"),
         u32=struct.Struct(e + "I"),
         word=struct.Struct(e + ("Q" if wide else "I")),
+        gnu_hash=struct.Struct(e + "IIII"),
         verneed=struct.Struct(e + "HHIII"),
         vernaux=struct.Struct(e + "IHHII"),
     )
@@ -608,8 +613,8 @@ def _count_from_sysv_hash(image: _Image, header: _Header, address: int) -> int:
 def _count_from_gnu_hash(image: _Image, address: int) -> int:
     layout = image.layout
     offset = _address_to_offset(image, address, 16, "DT_GNU_HASH header")
-    nbuckets, symoffset, bloom_size, _bloom_shift = struct.unpack_from(
-        ("<" if layout.byte_order == "little" else ">") + "IIII", image.data, offset
+    nbuckets, symoffset, bloom_size, _bloom_shift = layout.gnu_hash.unpack_from(
+        image.data, offset
     )
     if nbuckets > MAX_SYMBOLS or symoffset > MAX_SYMBOLS or bloom_size > MAX_SYMBOLS:
         raise ElfError(
@@ -621,9 +626,7 @@ def _count_from_gnu_hash(image: _Image, address: int) -> int:
         image, buckets_address, nbuckets * 4, "DT_GNU_HASH buckets"
     )
     buckets = struct.unpack_from(
-        ("<" if layout.byte_order == "little" else ">") + f"{nbuckets}I",
-        image.data,
-        buckets_offset,
+        f"{layout.prefix}{nbuckets}I", image.data, buckets_offset
     )
     last = max(buckets, default=0)
     if last == 0:
@@ -764,9 +767,8 @@ def _read_versym(image: _Image, dyn: _Dynamic, count: int) -> tuple[int, ...] | 
     if address is None or count == 0:
         return None
     offset = _address_to_offset(image, address, 2 * count, "DT_VERSYM")
-    order = "<" if image.layout.byte_order == "little" else ">"
     versions: tuple[int, ...] = struct.unpack_from(
-        f"{order}{count}H", image.data, offset
+        f"{image.layout.prefix}{count}H", image.data, offset
     )
     return versions
 
@@ -908,6 +910,21 @@ def _parse(data: memoryview, *, symbols: bool, dynamic: bool) -> ElfFile:
     )
 
 
+def _reason(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
+# O_NONBLOCK and friends are POSIX-only; pip also runs on Windows, where
+# there are no FIFOs to guard against.
+_OPEN_FLAGS: Final = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
 def read_file_prefix(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     """Up to ``max_bytes`` of the regular file ``path``.
 
@@ -920,16 +937,16 @@ def read_file_prefix(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     name = os.fsdecode(path)
     try:
         st = os.stat(path)
-    except OSError as exc:
-        raise ElfError(f"cannot stat {name!r}: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise ElfError(f"cannot stat {name!r}: {_reason(exc)}") from None
     if not stat.S_ISREG(st.st_mode):
         raise ElfError(f"not a regular file: {name!r}")
     try:
         # O_NONBLOCK: if a FIFO is swapped in after the stat, open() and
         # read() return at once instead of waiting for a writer.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
-        raise ElfError(f"cannot open {name!r}: {exc.strerror}") from None
+        raise ElfError(f"cannot open {name!r}: {_reason(exc)}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -951,7 +968,7 @@ def read_file_prefix(path: str | os.PathLike[str], max_bytes: int) -> bytes:
             data = b"".join(chunks)
         return data
     except OSError as exc:
-        raise ElfError(f"cannot read {name!r}: {exc.strerror}") from None
+        raise ElfError(f"cannot read {name!r}: {_reason(exc)}") from None
     finally:
         os.close(fd)
 

@@ -163,10 +163,7 @@ def musl_remaps_lfs64(symbol: str, arch: str, release: tuple[int, ...]) -> bool:
     alias ``symbol`` to its base name (see :data:`LFS64_REMAP_RELEASE`)."""
     if tuple(release) < LFS64_REMAP_RELEASE or not is_lfs64_alias(symbol, arch):
         return False
-    return (
-        len(symbol) < _LFS64_NAME_BUFFER
-        or tuple(release) > LFS64_SHORT_NAMES_UNTIL
-    )
+    return len(symbol) < _LFS64_NAME_BUFFER or tuple(release) > LFS64_SHORT_NAMES_UNTIL
 
 
 def musllinux_needed_for(symbols: Iterable[str], arch: str) -> tuple[int, int] | None:

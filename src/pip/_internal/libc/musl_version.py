@@ -142,12 +142,19 @@ def musl_version_by_running(
     loader_path: str | os.PathLike[str], timeout: float = 2.0
 ) -> MuslVersion | None:
     """Run the loader bare (it prints its banner to stderr and exits 1) and
-    parse the banner; None on any failure."""
+    parse the banner; None on any failure.
+
+    Meant for the host's own loader (the one already running this process),
+    not for files from elsewhere: it executes ``loader_path``.
+    """
     try:
+        # An absolute path: a bare name must not turn into a PATH lookup.
+        executable = os.path.abspath(os.fspath(loader_path))
         proc = subprocess.run(
-            [os.fspath(loader_path)],
+            [executable],
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             timeout=timeout,
             check=False,
             # A clean environment: LD_PRELOAD and friends are not for it.
@@ -155,8 +162,8 @@ def musl_version_by_running(
         )
     except (OSError, ValueError, subprocess.SubprocessError):
         return None
-    output = proc.stderr[:MAX_BANNER_BYTES] + b"\n" + proc.stdout[:MAX_BANNER_BYTES]
-    return musl_version_from_banner(output.decode("utf-8", "replace"))
+    banner = proc.stderr[:MAX_BANNER_BYTES].decode("utf-8", "replace")
+    return musl_version_from_banner(banner)
 
 
 def read_musl_version(
