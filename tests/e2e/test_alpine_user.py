@@ -61,7 +61,9 @@ def test_bootstrap_version_and_debug(alpine_venv: Venv) -> None:
     out = debug.stdout
     assert re.search(r"^\s*family: musl$", out, re.M), out
     assert re.search(r"^\s*version: 1\.2\.3$", out, re.M), out
-    assert re.search(r"^\s*loader \(PT_INTERP\): /lib/ld-musl-x86_64\.so\.1$", out, re.M), out
+    assert re.search(
+        r"^\s*loader \(PT_INTERP\): /lib/ld-musl-x86_64\.so\.1$", out, re.M
+    ), out
     assert f"platform ranking: {RANKING}" in out, out
     # The ranked tags start with the libc-qualified generic tag.
     tags = out.split("Compatible tags:", 1)[1].split()
@@ -85,7 +87,9 @@ def test_pure_install_and_uninstall(
     assert "Successfully installed muslprobe-1.0" in proc.stdout, output_of(proc)
     assert "WARNING" not in proc.stdout + proc.stderr, output_of(proc)
     assert alpine_venv.installed()["muslprobe"] == "1.0"
-    imported = run_code(alpine_venv, None, "import muslprobe; print(muslprobe.variant())")
+    imported = run_code(
+        alpine_venv, None, "import muslprobe; print(muslprobe.variant())"
+    )
     assert imported.ok and imported.stdout.strip() == "pure", str(imported)
 
     proc = alpine_venv.pip("uninstall", "--yes", "muslprobe")

@@ -169,6 +169,7 @@ def upload(
     [pytest.param(h, c, id=f"{h}-{c}") for (h, c) in EXPECTED],
 )
 def test_choice(
+    *,
     host: str,
     contents: str,
     hosts: dict[str, Venv],
@@ -181,6 +182,7 @@ def test_choice(
     upload.upload_all(variant_wheels[v] for v in CONTENTS[contents])
     target = tmp_path / "target"
 
+    # -v (pip_install) shows the build backend's output, on stderr.
     proc = pip_install(venv, upload, "--target", target, "muslprobe")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, output_of(proc)
@@ -188,9 +190,13 @@ def test_choice(
 
     # The expected build was installed, and it imports and calls into libc.
     imported = run_code(
-        venv, target, "import muslprobe; print(muslprobe.variant(), muslprobe.libc_pid())"
+        venv,
+        target,
+        "import muslprobe; print(muslprobe.variant(), muslprobe.libc_pid())",
     )
-    assert imported.ok, f"import failed on the {host} host:\n{imported}\n{output_of(proc)}"
+    assert imported.ok, (
+        f"import failed on the {host} host:\n{imported}\n{output_of(proc)}"
+    )
     got_variant, pid = imported.stdout.split()
     assert got_variant == expect.variant, (
         f"{host} host, index {CONTENTS[contents]}: installed {got_variant!r}, "
@@ -228,12 +234,13 @@ def test_choice(
         assert "Building wheel for muslprobe" in proc.stdout, output_of(proc)
         assert "Successfully built muslprobe" in proc.stdout, output_of(proc)
         if host == "musl":
-            assert "x86_64-linux-musl-gcc" in proc.stdout, (
+            assert "/bin/x86_64-linux-musl-gcc " in out, (
                 "the sdist was not compiled by the musl CPython's CC wrapper\n"
                 + output_of(proc)
             )
             assert exts[0].name == "_ext.cpython-311-x86_64-linux-musl.so"
         else:
+            assert "x86_64-linux-musl-gcc" not in out, output_of(proc)
             assert exts[0].name == "_ext.cpython-311-x86_64-linux-gnu.so"
     else:
         assert "Building wheel" not in proc.stdout, output_of(proc)
@@ -292,6 +299,7 @@ def test_glibc_wheel_named_directly_on_musl_is_refused(
 
 
 def test_missing_musl_symbol_falls_back_to_sdist_stock_pip_breaks(
+    *,
     tmp_path: Path,
     hosts: dict[str, Venv],
     stock_hosts: dict[str, Venv],
@@ -317,11 +325,15 @@ def test_missing_musl_symbol_falls_back_to_sdist_stock_pip_breaks(
     ), line
     assert "statx" in line and "1.2.5" in line, line
     assert line.endswith(f"Using {SDIST} instead."), line
-    imported = run_code(hosts["musl"], fork_target, "import muslprobe; print(muslprobe.variant())")
+    imported = run_code(
+        hosts["musl"], fork_target, "import muslprobe; print(muslprobe.variant())"
+    )
     assert imported.ok and imported.stdout.strip() == "sdist", str(imported)
 
     stock_target = tmp_path / "stock"
-    proc = pip_install(stock_hosts["musl"], upload, "--target", stock_target, "muslprobe")
+    proc = pip_install(
+        stock_hosts["musl"], upload, "--target", stock_target, "muslprobe"
+    )
     assert proc.returncode == 0, output_of(proc)
     assert f"Downloading {statx_wheel.name}" in proc.stdout, output_of(proc)
     assert "Building wheel" not in proc.stdout, output_of(proc)
@@ -348,6 +360,7 @@ def test_statx_wheel_alone_is_an_error_naming_the_symbol(
 
 
 def test_relr_wheel_is_not_installed_on_musl_1_2_3(
+    *,
     tmp_path: Path,
     hosts: dict[str, Venv],
     stock_hosts: dict[str, Venv],
@@ -378,7 +391,9 @@ def test_relr_wheel_is_not_installed_on_musl_1_2_3(
     upload.upload_all([relr_wheel, sdist])
 
     stock_target = tmp_path / "stock"
-    proc = pip_install(stock_hosts["musl"], upload, "--target", stock_target, "muslprobe")
+    proc = pip_install(
+        stock_hosts["musl"], upload, "--target", stock_target, "muslprobe"
+    )
     assert proc.returncode == 0, output_of(proc)
     assert f"Downloading {relr_wheel.name}" in proc.stdout, output_of(proc)
     crashed = run_code(stock_hosts["musl"], stock_target, "import muslprobe")
@@ -387,7 +402,9 @@ def test_relr_wheel_is_not_installed_on_musl_1_2_3(
     fork_target = tmp_path / "fork"
     proc = pip_install(hosts["musl"], upload, "--target", fork_target, "muslprobe")
     assert proc.returncode == 0, output_of(proc)
-    imported = run_code(hosts["musl"], fork_target, "import muslprobe; print(muslprobe.variant())")
+    imported = run_code(
+        hosts["musl"], fork_target, "import muslprobe; print(muslprobe.variant())"
+    )
     assert imported.ok and imported.stdout.strip() == "sdist", (
         "the fork installed a wheel that crashes musl 1.2.3's loader (DT_RELR "
         f"needs musl >= 1.2.4):\nimport: {imported}\ninstall: {output_of(proc)}"
@@ -409,3 +426,43 @@ def test_verbose_explains_why_manylinux_is_not_a_candidate_on_musl(
     )
     assert "No matching distribution found for muslprobe" in out, output_of(proc)
 
+
+@pytest.mark.parametrize(
+    ("host", "other"), [("musl", "glibc-generic"), ("glibc", "musl-generic")]
+)
+def test_stock_pip_takes_the_other_libcs_generic_build(
+    *,
+    host: str,
+    other: str,
+    hosts: dict[str, Venv],
+    stock_hosts: dict[str, Venv],
+    upload: LocalIndex,
+    variant_wheels: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """Recorded beside the fork: the other libc's ``linux_x86_64`` wheel + sdist.
+
+    The fork skips the wheel and builds the sdist (matrix cells
+    ``musl-glibc-generic+sdist`` and ``glibc-musl-generic+sdist``); stock pip 26.3
+    ranks ``linux_x86_64`` above the sdist and installs the other libc's build.
+    On glibc the import then fails (``libc.so`` is glibc's linker script, "invalid
+    ELF header"). On musl this tiny glibc build even imports, because musl's loader
+    maps a ``libc.so.6`` need onto itself: it runs by accident, not by promise
+    (anything using glibc-only symbols or symbol versions fails).
+    """
+    upload.upload_all([variant_wheels[other], variant_wheels["sdist"]])
+    target = tmp_path / "stock"
+    proc = pip_install(stock_hosts[host], upload, "--target", target, "muslprobe")
+    assert proc.returncode == 0, output_of(proc)
+    assert f"Downloading {variant_wheels[other].name}" in proc.stdout, output_of(proc)
+    assert "Building wheel" not in proc.stdout, output_of(proc)
+    (ext,) = (target / "muslprobe").glob("_ext*.so")
+    assert _libc_of_elf(ext) != host
+    imported = run_code(
+        stock_hosts[host], target, "import muslprobe; print(muslprobe.variant())"
+    )
+    if host == "glibc":
+        assert not imported.ok, str(imported)
+        assert "libc.so: invalid ELF header" in imported.stderr, str(imported)
+    else:
+        assert imported.ok and imported.stdout.strip() == "glibc-generic", str(imported)

@@ -56,8 +56,8 @@ def test_wheel_has_every_upstream_file_plus_overlay(
     assert upstream - ours == set(), "upstream files dropped from the fork's wheel"
     overlay = {
         "pip/" + str(p.relative_to(ROOT / "src" / "pip"))
-        for p in (ROOT / "src" / "pip").rglob("*.py")
-        if "_vendor" not in p.parts
+        for p in (ROOT / "src" / "pip").rglob("*")
+        if p.is_file() and "_vendor" not in p.parts and "__pycache__" not in p.parts
     }
     assert overlay <= ours
     # Nothing besides the overlay is new (RECORD etc. exist in both).

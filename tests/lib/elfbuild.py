@@ -159,13 +159,15 @@ def write_zero_bomb(
     """A zip whose ``member`` inflates to ``size`` bytes: ``head`` then zeros.
     Written by streaming, so building it costs no memory (deflate ~1000:1)."""
     zeros = bytes(chunk)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open(member, "w", force_zip64=True) as out:
-            out.write(head)
-            left = size - len(head)
-            while left > 0:
-                out.write(zeros[: min(chunk, left)])
-                left -= chunk
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open(member, "w", force_zip64=True) as out,
+    ):
+        out.write(head)
+        left = size - len(head)
+        while left > 0:
+            out.write(zeros[: min(chunk, left)])
+            left -= chunk
     return path
 
 

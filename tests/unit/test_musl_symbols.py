@@ -23,8 +23,7 @@ from pip._internal.libc.musl_symbols import (
 # binds to their base name when a binary asks for ``<name>64``, plus
 # ``readdir64_r``: written out here so the table's LFS64 rows are checked
 # against the loader's own list, not against themselves.
-MUSL_LDSO_LFS64_BASES = frozenset(
-    """
+_LDSO_LFS64_LIST = """
     aio_cancel aio_error aio_fsync aio_read aio_return aio_suspend aio_write
     alphasort creat fallocate fgetpos fopen freopen fseeko fsetpos fstat fstatat
     fstatfs fstatvfs ftello ftruncate ftw getdents getrlimit glob globfree
@@ -32,8 +31,8 @@ MUSL_LDSO_LFS64_BASES = frozenset(
     open openat posix_fadvise posix_fallocate pread preadv prlimit pwrite pwritev
     readdir scandir sendfile setrlimit stat statfs statvfs tmpfile truncate
     versionsort __fxstat __fxstatat __lxstat __xstat
-    """.split()
-)
+"""
+MUSL_LDSO_LFS64_BASES = frozenset(_LDSO_LFS64_LIST.split())
 
 
 @pytest.mark.parametrize(

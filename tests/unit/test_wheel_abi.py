@@ -9,10 +9,13 @@ The verdict (``wheel_abi_problems``) is tested on ``ElfMember`` data; reading
 from __future__ import annotations
 
 import dataclasses
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pip._internal.libc.elf import ET_DYN, ET_EXEC, ET_REL, parse_elf
 from pip._internal.libc.host import HostLibc
@@ -22,6 +25,7 @@ from pip._internal.libc.wheel_abi import (
     InspectionLimits,
     WheelAbi,
     WheelAbiError,
+    _reachable,
     deserved_musllinux,
     glibc_version_of,
     host_libc_exports,
@@ -585,3 +589,76 @@ def test_opened_members_cap_prefers_named_members(tmp_path: Path) -> None:
     assert [m.name for m in result.members] == ["pkg/_ext.so", "pkg/bin/tool0"]
     (note,) = result.notes
     assert "3 members that may be ELF files were not opened" in note.message
+
+
+# -- the linkage graph ---------------------------------------------------------------
+
+
+def _closure_by_search(edges: list[list[int]]) -> list[int]:
+    result = []
+    for start in range(len(edges)):
+        seen = {start}
+        todo = [start]
+        while todo:
+            for target in edges[todo.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        result.append(sum(1 << n for n in seen))
+    return result
+
+
+@given(
+    st.integers(min_value=0, max_value=12).flatmap(
+        lambda n: st.lists(
+            st.lists(st.integers(min_value=0, max_value=max(n - 1, 0)), max_size=4)
+            if n
+            else st.just([]),
+            min_size=n,
+            max_size=n,
+        )
+    )
+)
+def test_reachability_matches_a_plain_search(edges: list[list[int]]) -> None:
+    assert _reachable(edges) == _closure_by_search(edges)
+
+
+def test_reachability_of_a_long_chain_and_a_big_cycle() -> None:
+    count = 5000
+    chain = [[i + 1] for i in range(count - 1)] + [[]]
+    reach = _reachable(chain)
+    assert reach[0] == (1 << count) - 1
+    assert reach[-1] == 1 << (count - 1)
+    cycle = [[(i + 1) % count] for i in range(count)]
+    assert set(_reachable(cycle)) == {(1 << count) - 1}
+
+
+def test_crafted_linkage_graph_stays_cheap() -> None:
+    # 2000 files, each needing 500 others and missing statx: the verdict must
+    # not walk the graph once per file.
+    count = 2000
+    members = tuple(
+        member(
+            f"pkg.libs/lib{i}.so",
+            soname=f"lib{i}.so",
+            needed=tuple(f"lib{(i + k) % count}.so" for k in range(1, 501)),
+            runpath=tuple(f"$ORIGIN/d{k}" for k in range(100)),
+            undefined=frozenset({"statx", "malloc"}),
+            defined=frozenset({f"f{i}"}),
+        )
+        for i in range(count)
+    )
+    start = time.perf_counter()
+    problems = wheel_abi_problems(WheelAbi("x.whl", members=members), MUSL, EXPORTS_123)
+    elapsed = time.perf_counter() - start
+    assert len(problems) == count
+    assert elapsed < 5, elapsed
+
+
+def test_scripts_that_are_not_elf_are_not_noted(tmp_path: Path) -> None:
+    files = {
+        "abiprobe-1.0.data/scripts/run": b"#!/bin/sh\nexec python -m abiprobe\n",
+        "abiprobe.libs/README": b"bundled by a repair tool\n",
+    }
+    result = inspect_wheel(write_wheel(tmp_path, files))
+    assert result == WheelAbi(result.wheel, bytes_read=result.bytes_read)

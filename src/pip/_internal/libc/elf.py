@@ -20,7 +20,7 @@ import os
 import stat
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 __all__ = [
@@ -551,8 +551,19 @@ def _read_dynamic(image: _Image, seg: ElfSegment) -> _Dynamic:
 @dataclass(frozen=True)
 class _StringTable:
     data: bytes
+    # Decoded strings by offset: many symbols may share one (long) name, and a
+    # crafted file must not turn a few KiB of strings into GiB of copies.
+    decoded: dict[int, str] = field(default_factory=dict, compare=False)
 
     def get(self, offset: int, what: str) -> str:
+        cached = self.decoded.get(offset)
+        if cached is not None:
+            return cached
+        text = self._decode_at(offset, what)
+        self.decoded[offset] = text
+        return text
+
+    def _decode_at(self, offset: int, what: str) -> str:
         if offset >= len(self.data):
             raise ElfError(
                 f"{what} string offset {offset:#x} is outside the string table "
@@ -807,10 +818,12 @@ def _read_symbols(
     symbols: list[ElfSymbol] = []
     append = symbols.append
     records = layout.sym_brief.iter_unpack(image.data[offset + entsize : offset + size])
+    # Names by string-table offset: symbols may share one name, and a crafted
+    # file must not turn a few KiB of strings into GiB of copies.
+    names: dict[int, str] = {0: ""}
     for index, (st_name, st_info, st_shndx) in enumerate(records, start=1):
-        if st_name == 0:
-            name = ""
-        else:
+        name = names.get(st_name)
+        if name is None:
             if st_name >= table_size:
                 raise ElfError(
                     f"symbol {index} name offset {st_name:#x} is outside the "
@@ -823,6 +836,7 @@ def _read_symbols(
                     f"{MAX_STRING_LENGTH} bytes"
                 )
             name = table[st_name:end].decode("utf-8", "surrogateescape")
+            names[st_name] = name
         version = None
         if st_shndx == SHN_UNDEF and versions is not None:
             version_index = versions[index] & ~VERSYM_HIDDEN

@@ -81,6 +81,8 @@ def _parse_release(text: str) -> MuslRelease:
 def parse_symbol_table(text: str) -> dict[str, SymbolRows]:
     """Parse the TSV (header ``arch symbol first_release last_release``)."""
     rows: dict[str, dict[str, tuple[MuslRelease, MuslRelease]]] = {}
+    # A few dozen distinct (first, last) pairs serve ~6000 rows: parse each once.
+    pairs: dict[tuple[str, str], tuple[MuslRelease, MuslRelease]] = {}
     lines = iter(text.splitlines())
     header = next(lines, "")
     if header.split("\t") != ["arch", "symbol", "first_release", "last_release"]:
@@ -89,10 +91,10 @@ def parse_symbol_table(text: str) -> dict[str, SymbolRows]:
         if not line:
             continue
         arch, symbol, first, last = line.split("\t")
-        rows.setdefault(arch, {})[symbol] = (
-            _parse_release(first),
-            _parse_release(last),
-        )
+        pair = pairs.get((first, last))
+        if pair is None:
+            pair = pairs[first, last] = (_parse_release(first), _parse_release(last))
+        rows.setdefault(arch, {})[symbol] = pair
     return {arch: SymbolRows(arch, releases) for arch, releases in rows.items()}
 
 

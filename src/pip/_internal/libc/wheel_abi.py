@@ -108,14 +108,15 @@ class InspectionLimits:
     #: bundled OpenBLAS needs ~25 MiB, as its dynamic section is at the end.
     member_cap: int = 64 * MiB
     #: Decompressed bytes per wheel, over all members: bounds the time a wheel
-    #: full of zip bombs named ``*.so`` can cost (inflate runs at ~0.5-1 GB/s).
+    #: full of zip bombs named ``*.so`` can cost (inflating runs at a few
+    #: hundred MB/s: about a second for the whole budget).
     wheel_budget: int = 256 * MiB
     #: ELF files parsed per wheel.
     max_elf_members: int = 2000
     #: Dynamic symbols parsed per wheel. Parsing costs about a second per
     #: million symbols, and a million-symbol table deflates to ~60 KiB, so this
     #: bounds the time of a wheel of such members; real wheels hold far fewer
-    #: (all of numpy's ELF files: ~40 000).
+    #: (all of numpy's ELF files: ~25 000).
     max_symbols: int = 2_000_000
     #: Members opened at all: those named like loadable files, then others
     #: that could be binaries, probed for the ELF magic (``pkg/bin/tool``).
@@ -274,8 +275,7 @@ def _worth_sniffing(info: zipfile.ZipInfo) -> bool:
 
 # Alpine's (and musllinux wheels') libc SONAME; musl-gcc elsewhere links the
 # bare ``libc.so``.
-_MUSL_NEEDED: Final = re.compile(r"^libc\.musl-[A-Za-z0-9_]+\.so\.1$")
-_MUSL_LOADER: Final = re.compile(r"(^|/)ld-musl-[^/]+\.so\.1$")
+_MUSL_NEEDED: Final = re.compile(r"libc\.musl-[A-Za-z0-9_]+\.so\.1")
 # glibc's libraries with a SONAME of their own; musl has only libc.so.
 _GLIBC_NEEDED: Final = frozenset(
     {
@@ -290,7 +290,9 @@ _GLIBC_NEEDED: Final = frozenset(
         "libanl.so.1",
     }
 )
-_GLIBC_LOADER: Final = re.compile(r"(^|/)(ld-linux[^/]*\.so\.\d+|ld64\.so\.\d+)$")
+# File names of glibc's loaders (matched against a path's last component).
+_GLIBC_LOADER: Final = re.compile(r"ld-linux[^/]*\.so\.\d+|ld64\.so\.\d+")
+_MUSL_LOADER_NAME: Final = re.compile(r"ld-musl-[^/]+\.so\.1")
 _GLIBC_VERSION: Final = re.compile(r"^GLIBC_(\d+(?:\.\d+)+)$")
 # Version names that are not numbers but still say which glibc is needed:
 # binaries with packed relative relocations (DT_RELR) need glibc 2.36.
@@ -299,25 +301,41 @@ _GLIBC_SPECIAL_VERSIONS: Final[Mapping[str, tuple[int, ...]]] = {
 }
 
 
+def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
+    # A repeated DT_NEEDED or search path means nothing more to the loader;
+    # keeping one copy also stops a crafted file's 100 000 entries naming one
+    # long string from being held once per entry.
+    return tuple(dict.fromkeys(items))
+
+
+def _is_glibc_loader(path: str) -> bool:
+    return _GLIBC_LOADER.fullmatch(posixpath.basename(path)) is not None
+
+
+def _is_musl_loader(path: str) -> bool:
+    return _MUSL_LOADER_NAME.fullmatch(posixpath.basename(path)) is not None
+
+
 def libc_link_of(elf: ElfFile) -> tuple[LibcLink | None, str]:
     """The C library an ELF file links, and the evidence.
 
     glibc markers win over musl ones: musl's loader never needs them, while a
     glibc build may mention ``libc.so`` only by accident.
     """
-    for need in elf.needed:
-        if need in _GLIBC_NEEDED or _GLIBC_LOADER.search(need):
+    needed = _unique(elf.needed)
+    for need in needed:
+        if need in _GLIBC_NEEDED or _is_glibc_loader(need):
             return "glibc", f"`{need}`"
-    if elf.interpreter and _GLIBC_LOADER.search(elf.interpreter):
+    if elf.interpreter and _is_glibc_loader(elf.interpreter):
         return "glibc", f"interpreter `{elf.interpreter}`"
     for _file, versions in elf.version_needs:
         for version in versions:
             if version.startswith("GLIBC_"):
                 return "glibc", f"`{version}` symbol versions"
-    for need in elf.needed:
-        if need == "libc.so" or _MUSL_NEEDED.match(need):
+    for need in needed:
+        if need == "libc.so" or _MUSL_NEEDED.fullmatch(need):
             return "musl", f"`{need}`"
-    if elf.interpreter and _MUSL_LOADER.search(elf.interpreter):
+    if elf.interpreter and _is_musl_loader(elf.interpreter):
         return "musl", f"interpreter `{elf.interpreter}`"
     return None, ""
 
@@ -370,10 +388,10 @@ def elf_member_from(name: str, elf: ElfFile, found_by: FoundBy = "name") -> ElfM
         interpreter=elf.interpreter,
         libc=libc,
         libc_evidence=evidence,
-        needed=elf.needed,
+        needed=_unique(elf.needed),
         soname=elf.soname,
-        rpath=elf.rpath,
-        runpath=elf.runpath,
+        rpath=_unique(elf.rpath),
+        runpath=_unique(elf.runpath),
         undefined=frozenset(undefined - weak),
         weak_undefined=frozenset(weak),
         defined=elf.defined_symbols,
@@ -532,6 +550,45 @@ class _Notes:
         return (*self.kept, summary)
 
 
+def _classify(
+    name: str, found_by: FoundBy, outcome: _MemberOutcome
+) -> ElfMember | MalformedMember | WheelNote | None:
+    """What one member read means. Files found by their name are the ones the
+    loader or pip would run, so their defects are problems; files found by
+    their content (test data, firmware) only get notes."""
+    if isinstance(outcome, _NotElf):
+        # Worth a word only where the name promised a shared object: scripts
+        # and data files in *.libs/ are quite often not ELF files.
+        if _SHARED_OBJECT_NAME.search(name):
+            return WheelNote(name, "not-elf", f"`{name}` is not an ELF file")
+        return None
+    if isinstance(outcome, _Skipped):
+        return WheelNote(
+            name, "not-inspected", f"`{name}` not inspected: {outcome.reason}"
+        )
+    if isinstance(outcome, _Broken):
+        if found_by == "name":
+            return MalformedMember(name, outcome.reason)
+        return WheelNote(
+            name,
+            "not-loadable",
+            f"`{name}` looks like ELF but is not loadable: {outcome.reason}",
+        )
+    member = elf_member_from(name, outcome.elf, found_by)
+    if member.is_loadable:
+        return member
+    if found_by == "name":
+        return MalformedMember(
+            name,
+            f"ELF type {member.elf_type} is neither a shared object nor an executable",
+        )
+    return WheelNote(
+        name,
+        "not-loadable",
+        f"`{name}` is an ELF file of type {member.elf_type} (not loadable; ignored)",
+    )
+
+
 def inspect_wheel(
     path: str | os.PathLike[str], *, limits: InspectionLimits = DEFAULT_LIMITS
 ) -> WheelAbi:
@@ -544,10 +601,7 @@ def inspect_wheel(
     """
     wheel = os.path.basename(os.fsdecode(path))
     with _open_archive(path) as archive:
-        try:
-            return _inspect_archive(archive, wheel, limits)
-        except _ARCHIVE_ERRORS as exc:
-            raise WheelAbiError(f"{wheel} is a damaged zip archive: {exc}") from None
+        return _inspect_archive(archive, wheel, limits)
 
 
 def _inspect_archive(
@@ -592,48 +646,26 @@ def _inspect_archive(
                 notes.add(
                     name,
                     "not-inspected",
-                    f"more than {limits.max_elf_members} ELF files in the wheel",
+                    f"`{name}` not inspected: more than {limits.max_elf_members} "
+                    "ELF files in the wheel",
                 )
             continue
-        with archive.open(info) as stream:
-            outcome = _read_member(stream, info.file_size, limits, budget)
-        if isinstance(outcome, _NotElf):
-            if found_by == "name":
-                notes.add(name, "not-elf", f"`{name}` is not an ELF file")
-            continue
-        elf_seen += 1
-        if isinstance(outcome, _Skipped):
-            notes.add(
-                name, "not-inspected", f"`{name}` not inspected: {outcome.reason}"
-            )
-        elif isinstance(outcome, _Broken):
-            if found_by == "name":
-                malformed.append(MalformedMember(name, outcome.reason))
-            else:
-                notes.add(
-                    name,
-                    "not-loadable",
-                    f"`{name}` looks like ELF but is not loadable: {outcome.reason}",
-                )
-        else:
-            member = elf_member_from(name, outcome.elf, found_by)
-            if member.is_loadable:
-                members.append(member)
-            elif found_by == "name":
-                malformed.append(
-                    MalformedMember(
-                        name,
-                        f"ELF type {member.elf_type} is neither a shared object "
-                        "nor an executable",
-                    )
-                )
-            else:
-                notes.add(
-                    name,
-                    "not-loadable",
-                    f"`{name}` is an ELF file of type {member.elf_type} (not "
-                    "loadable; ignored)",
-                )
+        try:
+            with archive.open(info) as stream:
+                outcome = _read_member(stream, info.file_size, limits, budget)
+        except _ARCHIVE_ERRORS as exc:
+            raise WheelAbiError(
+                f"{wheel} is a damaged zip archive ({name}): {exc}"
+            ) from None
+        if not isinstance(outcome, _NotElf):
+            elf_seen += 1
+        found = _classify(name, found_by, outcome)
+        if isinstance(found, ElfMember):
+            members.append(found)
+        elif isinstance(found, MalformedMember):
+            malformed.append(found)
+        elif found is not None:
+            notes.add(found.member, found.kind, found.message)
     return WheelAbi(
         wheel=wheel,
         members=tuple(members),
@@ -711,65 +743,141 @@ def _installed_path(name: str) -> str:
     return name
 
 
-def _origin_dirs(member: ElfMember) -> frozenset[str]:
+# Bounds on the linkage graph, so that a crafted wheel (thousands of files,
+# each naming thousands of others) cannot make the verdict slow. Real files
+# need a few dozen libraries at most and have one or two $ORIGIN paths.
+_MAX_NEEDED_PER_FILE: Final = 128
+_MAX_ORIGIN_DIRS_PER_FILE: Final = 16
+
+
+def _origin_dirs(member: ElfMember) -> tuple[str, ...]:
     """Wheel directories the member's ``$ORIGIN`` search paths point into."""
     here = posixpath.dirname(_installed_path(member.name))
-    dirs = set()
+    dirs: dict[str, None] = {}
     for entry in (*member.runpath, *member.rpath):
         for origin in ("$ORIGIN", "${ORIGIN}"):
             if entry == origin or entry.startswith(origin + "/"):
                 tail = entry[len(origin) :].lstrip("/")
-                dirs.add(posixpath.normpath(posixpath.join(here, tail)))
-    return frozenset(dirs)
+                dirs[posixpath.normpath(posixpath.join(here, tail))] = None
+        if len(dirs) >= _MAX_ORIGIN_DIRS_PER_FILE:
+            break
+    return tuple(dirs)
+
+
+def _dependency_edges(members: tuple[ElfMember, ...]) -> list[list[int]]:
+    """For each member, the members its DT_NEEDED entries resolve to.
+
+    A name resolves to the file of that name (basename or SONAME) in one of
+    the member's ``$ORIGIN`` directories, else to any file of that name in the
+    wheel: the loader may already have it loaded under that name, or find it
+    through LD_LIBRARY_PATH.
+    """
+    by_name: dict[str, int] = {}
+    by_place: dict[tuple[str, str], int] = {}
+    for index, member in enumerate(members):
+        place = posixpath.dirname(_installed_path(member.name))
+        for name in (posixpath.basename(member.name), member.soname):
+            if name:
+                by_name.setdefault(name, index)
+                by_place.setdefault((place, name), index)
+    edges: list[list[int]] = []
+    for member in members:
+        dirs = _origin_dirs(member)
+        targets: list[int] = []
+        for needed in member.needed[:_MAX_NEEDED_PER_FILE]:
+            if needed not in by_name:
+                continue
+            found = next(
+                (by_place[(d, needed)] for d in dirs if (d, needed) in by_place),
+                by_name[needed],
+            )
+            targets.append(found)
+        edges.append(targets)
+    return edges
+
+
+def _reachable(edges: list[list[int]]) -> list[int]:
+    """For each node, the set of nodes reachable from it (itself included),
+    as a bit set: Tarjan's strongly connected components, iteratively, which
+    completes components sinks first, so each one's set is its own nodes plus
+    the finished sets of its successors. Linear in nodes and edges."""
+    count = len(edges)
+    order = [-1] * count
+    low = [0] * count
+    on_stack = [False] * count
+    stack: list[int] = []
+    reach = [0] * count
+    visited = 0
+    for root in range(count):
+        if order[root] != -1:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, next_edge = work[-1]
+            if next_edge == 0:
+                order[node] = low[node] = visited
+                visited += 1
+                stack.append(node)
+                on_stack[node] = True
+            successors = edges[node]
+            descended = False
+            while next_edge < len(successors):
+                target = successors[next_edge]
+                next_edge += 1
+                if order[target] == -1:
+                    work[-1] = (node, next_edge)
+                    work.append((target, 0))
+                    descended = True
+                    break
+                if on_stack[target]:
+                    low[node] = min(low[node], order[target])
+            if descended:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] != order[node]:
+                continue
+            component: list[int] = []
+            bits = 0
+            while True:
+                member = stack.pop()
+                on_stack[member] = False
+                component.append(member)
+                bits |= 1 << member
+                if member == node:
+                    break
+            for member in component:
+                for target in edges[member]:
+                    bits |= reach[target]
+            for member in component:
+                reach[member] = bits
+    return reach
 
 
 @dataclass(frozen=True)
-class _Library:
-    """Wheel members that a DT_NEEDED name can refer to."""
+class _Linkage:
+    """Which members of a wheel each member loads, directly or not."""
 
-    by_name: Mapping[str, tuple[ElfMember, ...]]
+    members: tuple[ElfMember, ...]
+    #: Bit set of the members each one loads (itself included).
+    reach: tuple[int, ...]
 
     @classmethod
-    def index(cls, members: Iterable[ElfMember]) -> _Library:
-        found: dict[str, list[ElfMember]] = {}
-        for member in members:
-            names = {posixpath.basename(member.name)}
-            if member.soname:
-                names.add(member.soname)
-            for name in names:
-                found.setdefault(name, []).append(member)
-        return cls({name: tuple(found_) for name, found_ in found.items()})
+    def of(cls, members: tuple[ElfMember, ...]) -> _Linkage:
+        return cls(members, tuple(_reachable(_dependency_edges(members))))
 
-    def resolve(self, member: ElfMember, needed: str) -> ElfMember | None:
-        """The bundled file the loader would open for ``needed``: one in a
-        directory of the member's ``$ORIGIN`` paths; otherwise any file of
-        that name in the wheel (the loader may already have it loaded under
-        that name, or find it through LD_LIBRARY_PATH)."""
-        candidates = self.by_name.get(needed, ())
-        if not candidates:
-            return None
-        dirs = _origin_dirs(member)
-        for candidate in candidates:
-            if posixpath.dirname(_installed_path(candidate.name)) in dirs:
-                return candidate
-        return candidates[0]
-
-    def provided_to(self, member: ElfMember) -> frozenset[str]:
-        """Symbols defined by the bundled libraries ``member`` loads, directly
-        or through their own DT_NEEDED entries."""
-        seen = {member.name}
-        queue = [member]
-        provided: set[str] = set()
-        while queue:
-            current = queue.pop()
-            for needed in current.needed:
-                library = self.resolve(current, needed)
-                if library is None or library.name in seen:
-                    continue
-                seen.add(library.name)
-                provided |= library.defined
-                queue.append(library)
-        return frozenset(provided)
+    def providers(self, symbols: Iterable[str]) -> dict[str, int]:
+        """Bit set of the members defining each of ``symbols``."""
+        wanted = frozenset(symbols)
+        found: dict[str, int] = {}
+        if not wanted:
+            return found
+        for index, member in enumerate(self.members):
+            for symbol in wanted & member.defined:
+                found[symbol] = found.get(symbol, 0) | (1 << index)
+        return found
 
 
 def _machine_problems(
@@ -902,16 +1010,16 @@ def _explain_missing(
     )
 
 
-def _missing_symbols(
-    member: ElfMember,
-    provided: frozenset[str],
-    host: HostLibc,
-    exports: frozenset[str] | None,
-    arch: str,
-) -> tuple[_Missing, ...]:
+def _unavailable_libc_symbols(
+    member: ElfMember, host: HostLibc, exports: frozenset[str] | None, arch: str
+) -> tuple[str, ...]:
+    """The member's libc symbols the host's musl does not provide (sorted),
+    before bundled libraries are taken into account."""
     release = tuple(host.version) if host.version else None
-    missing: list[_Missing] = []
-    for symbol in sorted(member.undefined - provided):
+    if exports is None and release is None:
+        return ()
+    unavailable: list[str] = []
+    for symbol in sorted(member.undefined):
         # Only libc's own symbols are judged: the rest come from the
         # interpreter (Py*), the C++ runtime or other libraries.
         if not is_known_libc_symbol(symbol, arch):
@@ -919,20 +1027,41 @@ def _missing_symbols(
         if exports is not None:
             if symbol in exports or _lfs64_remapped(symbol, arch, release, exports):
                 continue
-        else:
+        elif release is not None:
             # Without the host's image the table is the best authority left.
-            if release is None:
-                return ()
             first = first_musl_release(symbol, arch)
             last = last_musl_release(symbol, arch)
             assert first is not None
             assert last is not None
             if first <= release <= last or musl_remaps_lfs64(symbol, arch, release):
                 continue
-        missing.append(_explain_missing(symbol, arch, release))
+        unavailable.append(symbol)
+    return tuple(unavailable)
+
+
+def _explained(
+    symbols: Iterable[str], host: HostLibc, arch: str
+) -> tuple[_Missing, ...]:
+    release = tuple(host.version) if host.version else None
+    missing = [_explain_missing(symbol, arch, release) for symbol in symbols]
     # The most telling first: the newest release needed, then by name.
     missing.sort(key=lambda m: (m.needs is None, tuple(-p for p in m.needs or ())))
     return tuple(missing)
+
+
+def _not_bundled(
+    linkage: _Linkage, wanted: Mapping[int, tuple[str, ...]]
+) -> dict[int, tuple[str, ...]]:
+    """``wanted`` (member index -> symbols) less the symbols a wheel member
+    that the member loads defines."""
+    providers = linkage.providers(s for symbols in wanted.values() for s in symbols)
+    left: dict[int, tuple[str, ...]] = {}
+    for index, symbols in wanted.items():
+        others = linkage.reach[index] & ~(1 << index)
+        remaining = tuple(s for s in symbols if not providers.get(s, 0) & others)
+        if remaining:
+            left[index] = remaining
+    return left
 
 
 def _missing_symbol_problem(
@@ -983,22 +1112,27 @@ def wheel_abi_problems(
     judged, machine = _machine_problems(abi.members, host)
     problems.extend(machine)
     arch = host.arch or "x86_64"
-    library = _Library.index(judged)
-    for member in judged:
+    unavailable: dict[int, tuple[str, ...]] = {}
+    for index, member in enumerate(judged):
         family = _family_problem(member, host)
         if family is not None:
             problems.append(family)
-            continue
-        if host.family == "glibc":
+        elif host.family == "glibc":
             version = _glibc_version_problem(member, host)
             if version is not None:
                 problems.append(version)
         elif host.family == "musl":
-            missing = _missing_symbols(
-                member, library.provided_to(member), host, host_exports, arch
+            symbols = _unavailable_libc_symbols(member, host, host_exports, arch)
+            if symbols:
+                unavailable[index] = symbols
+    if unavailable:
+        missing = _not_bundled(_Linkage.of(judged), unavailable)
+        problems.extend(
+            _missing_symbol_problem(
+                judged[index], _explained(symbols, host, arch), host
             )
-            if missing:
-                problems.append(_missing_symbol_problem(member, missing, host))
+            for index, symbols in sorted(missing.items())
+        )
     return tuple(problems)
 
 
@@ -1013,17 +1147,14 @@ def deserved_musllinux(abi: WheelAbi, arch: str) -> tuple[int, int] | None:
         )
         or abi.members
     )
-    library = _Library.index(members)
-    newest: tuple[int, int] | None = None
-    for member in members:
-        if member.libc == "glibc":
-            continue
-        needed = musllinux_needed_for(
-            member.undefined - library.provided_to(member), arch
-        )
-        if needed is not None and (newest is None or needed > newest):
-            newest = needed
-    return newest
+    wanted = {
+        index: tuple(s for s in m.undefined if is_known_libc_symbol(s, arch))
+        for index, m in enumerate(members)
+        if m.libc != "glibc"
+    }
+    left = _not_bundled(_Linkage.of(members), wanted)
+    needs = (musllinux_needed_for(symbols, arch) for symbols in left.values())
+    return max((n for n in needs if n is not None), default=None)
 
 
 def check_wheel_file(

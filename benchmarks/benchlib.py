@@ -1,0 +1,503 @@
+"""Measuring machinery for ``benchmarks/run.py``: timed children, statistics,
+interleaved contenders, a local pypiserver, cached downloads, and Markdown.
+
+Standard library only (plus ``tests.lib.venvs`` from this repository). Every
+child runs with :func:`tests.lib.venvs.clean_env`: no pip configuration file,
+no ``PIP_*`` variables from the outer environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.lib.venvs import clean_env  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not be run (a child failed, a tool is missing)."""
+
+
+# --------------------------------------------------------------------------
+# One timed child
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One run of a child process."""
+
+    wall: float  # seconds, perf_counter around spawn .. reap
+    maxrss_kb: int  # peak RSS of the child and its reaped descendants (wait4)
+    cpu: float  # seconds of user + system CPU of the child and its descendants
+    returncode: int
+    stdout: str
+    stderr: str
+    extra: dict[str, Any] = field(default_factory=dict)  # what the child printed
+
+    def check(self, what: str) -> Sample:
+        if self.returncode != 0:
+            raise BenchError(
+                f"{what} exited {self.returncode}\n--- stdout\n{self.stdout[-3000:]}"
+                f"\n--- stderr\n{self.stderr[-3000:]}"
+            )
+        return self
+
+
+def run_child(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 900.0,
+) -> Sample:
+    """Run ``argv`` to completion; return its wall time and peak RSS.
+
+    The child is reaped with ``os.wait4``, whose resource usage belongs to that
+    child alone (``ru_maxrss``: its own peak or that of its largest reaped
+    descendant). Output goes to temporary files, so no pipe reading runs in the
+    parent while the clock ticks.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(a) for a in argv],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=dict(env) if env is not None else clean_env(),
+            cwd=cwd,
+            start_new_session=True,
+        )
+        timer = threading.Timer(timeout, _kill_group, (proc.pid,))
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Sample(
+            wall=wall,
+            maxrss_kb=int(usage.ru_maxrss),
+            cpu=usage.ru_utime + usage.ru_stime,
+            returncode=proc.returncode,
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+        )
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def last_json_line(text: str) -> dict[str, Any]:
+    for raw in reversed(text.splitlines()):
+        line = raw.strip()
+        if line.startswith("{"):
+            return dict(json.loads(line))
+    raise BenchError(f"no JSON line in child output:\n{text[-2000:]}")
+
+
+# --------------------------------------------------------------------------
+# Contenders, interleaved
+# --------------------------------------------------------------------------
+
+#: A contender: called once per run with the run's number; it does its own
+#: untimed set-up (e.g. a fresh venv) and returns the timed :class:`Sample`.
+RunFn = Callable[[int], Sample]
+
+
+def interleave(
+    contenders: Mapping[str, RunFn],
+    *,
+    repeat: int,
+    warmup: int,
+    label: str,
+) -> dict[str, list[Sample]]:
+    """Run every contender ``warmup + repeat`` times, interleaved.
+
+    Round *r* runs the contenders in their given order when *r* is even and in
+    reverse when odd (A B, B A, A B, ...), so drift in machine load and order
+    effects (page cache, CPU frequency) fall on every contender alike. The
+    first ``warmup`` rounds are discarded.
+    """
+    names = list(contenders)
+    kept: dict[str, list[Sample]] = {n: [] for n in names}
+    total = warmup + repeat
+    for rnd in range(total):
+        order = names if rnd % 2 == 0 else names[::-1]
+        tag = "warm-up" if rnd < warmup else f"run {rnd - warmup + 1}/{repeat}"
+        for name in order:
+            sample = contenders[name](rnd)
+            if rnd >= warmup:
+                kept[name].append(sample)
+            if total > 1 and sample.wall > 1.0:
+                log(f"{label}: {name} {tag}: {sample.wall:.2f} s")
+    return kept
+
+
+# --------------------------------------------------------------------------
+# Statistics and results
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stats:
+    n: int
+    min: float
+    median: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stats:
+        if not values:
+            raise BenchError("no samples")
+        return cls(len(values), min(values), statistics.median(values), max(values))
+
+
+@dataclass
+class Row:
+    """A measured quantity of one contender."""
+
+    measure: str
+    contender: str
+    stats: Stats
+    unit: str  # "ms", "s", "MiB", "MB/s", "count", "%"
+    note: str = ""
+
+
+@dataclass
+class Ratio:
+    """A derived number, optionally with a target (``value <= target`` to pass)."""
+
+    name: str
+    value: float | None
+    target: float | None = None
+    note: str = ""
+    unit: str = "x"
+
+    @property
+    def verdict(self) -> str:
+        if self.value is None:
+            return "not measured"
+        if self.target is None:
+            return "(no target)"
+        return "met" if self.value <= self.target else "MISSED"
+
+
+@dataclass
+class Section:
+    title: str
+    blurb: str
+    rows: list[Row] = field(default_factory=list)
+    ratios: list[Ratio] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)  # Markdown after the notes
+    skipped: str = ""  # why the section was not run
+
+
+# --------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------
+
+
+def fmt_value(value: float, unit: str) -> str:
+    if unit == "count":
+        return f"{value:g}"
+    if unit == "%":
+        return f"{value:.2f} %"
+    if unit == "x":
+        return f"{value:.3f}"
+    if unit == "ms":
+        return f"{value:.1f} ms"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "MiB":
+        return f"{value:.1f} MiB"
+    if unit == "MB/s":
+        return f"{value:.0f} MB/s"
+    return f"{value:.3g} {unit}"
+
+
+def fmt_target(ratio: Ratio) -> str:
+    if ratio.target is None:
+        return "—"
+    if ratio.unit == "%":
+        return f"≤ {ratio.target:g} %"
+    return f"≤ {ratio.target:g}"
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def esc(cell: str) -> str:
+        return cell.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def ratio_rows(ratios: Sequence[Ratio]) -> list[list[str]]:
+    return [
+        [
+            r.name,
+            "—" if r.value is None else fmt_value(r.value, r.unit),
+            fmt_target(r),
+            r.verdict,
+            r.note,
+        ]
+        for r in ratios
+    ]
+
+
+RATIO_HEADER = ("Ratio", "Value", "Target", "Target met?", "Note")
+
+
+def render_section(number: int, section: Section) -> str:
+    out = [f"## {number}. {section.title}", "", section.blurb, ""]
+    if section.skipped:
+        out += [f"**Not run:** {section.skipped}", ""]
+        return "\n".join(out)
+    if section.rows:
+        out.append(
+            md_table(
+                ("Measurement", "Contender", "n", "min", "median", "max", "Note"),
+                [
+                    [
+                        r.measure,
+                        r.contender,
+                        str(r.stats.n),
+                        fmt_value(r.stats.min, r.unit),
+                        fmt_value(r.stats.median, r.unit),
+                        fmt_value(r.stats.max, r.unit),
+                        r.note,
+                    ]
+                    for r in section.rows
+                ],
+            )
+        )
+        out.append("")
+    if section.ratios:
+        out += [md_table(RATIO_HEADER, ratio_rows(section.ratios)), ""]
+    out += [f"- {n}" for n in section.notes]
+    if section.notes:
+        out.append("")
+    for block in section.blocks:
+        out += [block, ""]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# Venvs
+# --------------------------------------------------------------------------
+
+
+def fresh_copy(template: Path, dest: Path) -> Path:
+    """A throw-away copy of a venv (``python -m pip`` works from any path)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(template, dest, symlinks=True)
+    return dest
+
+
+# --------------------------------------------------------------------------
+# A local index: pypiserver serving a directory
+# --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_directory(packages: Path, log_path: Path) -> Iterator[str]:
+    """Run pypiserver on 127.0.0.1 over ``packages``; yield its ``/simple/`` URL.
+
+    The same server settings as ``tests.lib.index.LocalIndex`` (no auth, no
+    fallback to pypi.org, no listing cache); files are placed in the directory
+    rather than uploaded.
+    """
+    probe = subprocess.run(
+        [sys.executable, "-c", "import pypiserver"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        raise BenchError(
+            f"pypiserver is not importable by {sys.executable}: "
+            "run through `nox -s benchmarks`, or pip install pypiserver"
+        )
+    for _attempt in range(3):
+        port = _free_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "pypiserver",
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-a",
+            ".",
+            "-P",
+            ".",
+            "--disable-fallback",
+            "--backend",
+            "simple-dir",
+            "--hash-algo",
+            "sha256",
+            str(packages),
+        ]
+        with open(log_path, "ab") as logf:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT
+            )
+        url = f"http://127.0.0.1:{port}/simple/"
+        deadline = time.monotonic() + 30
+        ready = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    ready = resp.status == 200
+            except (urllib.error.URLError, OSError):
+                pass
+            if ready:
+                break
+            time.sleep(0.1)
+        if ready:
+            try:
+                yield url
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    raise BenchError(f"pypiserver did not start; see {log_path}")
+
+
+# --------------------------------------------------------------------------
+# Cache
+# --------------------------------------------------------------------------
+
+
+def cache_root() -> Path:
+    env = os.environ.get("PIP_MUSL_CACHE")
+    base = Path(env) if env else Path.home() / ".cache" / "pip-musl"
+    return base / "bench"
+
+
+def key_of(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
+
+
+@contextlib.contextmanager
+def building(final: Path) -> Iterator[Path]:
+    """Yield a scratch dir that becomes ``final`` only if the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=final.name + ".part-", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def pip_download(python: Path, dest: Path, args: Sequence[str]) -> None:
+    """``<python> -m pip download -d dest args…`` against PyPI only."""
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "download", "--quiet", "-d", str(dest), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise BenchError(
+            f"pip download {' '.join(args)} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
+
+
+# --------------------------------------------------------------------------
+# Machine description
+# --------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    for line in text.splitlines():
+        if line.lower().startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def mem_total() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                kb = int(line.split()[1])
+                return f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError):
+        pass
+    return "unknown"
+
+
+def command_output(argv: Sequence[str | os.PathLike[str]]) -> str:
+    try:
+        proc = subprocess.run(
+            [str(a) for a in argv],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=clean_env(),
+            timeout=60,
+        )
+    except OSError as exc:
+        return f"unavailable ({exc})"
+    return (
+        (proc.stdout or proc.stderr).strip().splitlines()[0]
+        if (proc.stdout or proc.stderr).strip()
+        else "unknown"
+    )

@@ -1,0 +1,102 @@
+"""Smoke test of benchmarks/run.py: a tiny end-to-end run, no timing assertions.
+
+It checks that every case runs against the real fork, stock pip 26.3, the musl
+CPython and a local pypiserver, and that the Markdown report has every section
+and a verdict for every target. The numbers of a ``--quick`` run mean nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SECTIONS = (
+    "## Summary",
+    "## 1. Cold tag computation",
+    "## 2. pip install from a local index (musl CPython)",
+    "## 3. Alpine image: `_linux_musl` wheels vs sdists",
+    "## 4. Install-time ABI check on a large binary wheel",
+    "## 5. Peak memory (case 2)",
+)
+
+#: Ratios with a target: each must appear with a verdict.
+TARGETED = (
+    "musl: whole process fork/stock",
+    "musl: in-process get_supported() call alone fork/stock",
+    "glibc: whole process fork/stock",
+    "musl: processes spawned by the fork's get_supported()",
+    "install fork/stock",
+    "check share of install",
+    "peak RSS fork/stock",
+)
+
+VERDICTS = {"met", "MISSED", "(no target)", "not measured"}
+
+
+@pytest.mark.musl
+@pytest.mark.network
+def test_quick_run_writes_every_section(
+    tmp_path: Path, fork_wheel: Path, musl_python: Path
+) -> None:
+    out = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--fork-wheel",
+            str(fork_wheel),
+            "--musl-python",
+            str(musl_python),
+            "--quick",
+            "--repeat",
+            "1",
+            "--out",
+            str(out),
+            "--work-dir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    text = out.read_text()
+    assert text.strip() in proc.stdout, "the report is printed as well as written"
+
+    assert text.startswith("# Benchmarks")
+    for header in SECTIONS:
+        assert f"\n{header}\n" in text, f"missing section {header!r}\n{text}"
+    assert "**Not run:**" not in text
+    for field in ("| CPU |", "| glibc CPython |", "| musl CPython |", "| Fork |"):
+        assert field in text
+    assert "| Stock | pip 26.3 " in text
+    assert "+musl." in text.split("| Fork |", 1)[1].splitlines()[0]
+    assert "| Mode | --quick" in text
+
+    # Detail tables with min/median/max, and a verdict per targeted ratio.
+    assert "| Measurement | Contender | n | min | median | max | Note |" in text
+    assert "| Ratio | Value | Target | Target met? | Note |" in text
+    summary = text.split("## Summary", 1)[1].split("\n## 1.", 1)[0]
+    rows = [line for line in summary.splitlines() if line.startswith("| ")]
+    for name in TARGETED:
+        matching = [r for r in rows if name in r]
+        assert matching, f"no summary row for {name!r}\n{summary}"
+        cells = [c.strip() for c in matching[0].strip("|").split(" | ")]
+        assert cells[2].startswith("≤"), cells
+        assert cells[3] in VERDICTS, cells
+    for row in rows[2:]:  # every row has a verdict column
+        cells = [c.strip() for c in row.strip("|").split(" | ")]
+        assert cells[3] in VERDICTS, row
+
+    # Real work happened: tags were computed, the Alpine case used the fork's
+    # _linux_musl wheels while stock pip built from the sdist.
+    assert re.search(r"first cp311-cp311-x86_64_linux_musl", text)
+    assert "1/1 installed from `_linux_musl` wheels" in text
+    assert "1/1 built from sdists" in text
