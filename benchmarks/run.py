@@ -131,9 +131,11 @@ TARGETS = {
 TAGS_CHILD = (
     "import time; t0 = time.perf_counter(); "
     "from pip._internal.utils.compatibility_tags import get_supported; "
+    "import sys; m = len(sys.modules); "
     "t1 = time.perf_counter(); tags = get_supported(); t2 = time.perf_counter(); "
     "import json; print(json.dumps({'import_ms': (t1 - t0) * 1e3, "
-    "'call_ms': (t2 - t1) * 1e3, 'n': len(tags), 'first': str(tags[0])}))"
+    "'call_ms': (t2 - t1) * 1e3, 'n': len(tags), 'first': str(tags[0]), "
+    "'mods': len(sys.modules) - m}))"
 )
 
 #: Untimed: which process-spawning audit events get_supported() raises.
@@ -168,6 +170,28 @@ problems = check_wheel_file(sys.argv[1], host)
 t3 = time.perf_counter()
 print(json.dumps({"host_ms": (t1 - t0) * 1e3, "import_ms": (t2 - t1) * 1e3,
                   "check_ms": (t3 - t2) * 1e3, "problems": len(problems)}))
+"""
+
+
+#: Case 4, untimed: how many bytes the check decompresses, against the ELF
+#: members' total size.
+INFLATE_CHILD = """\
+import json, sys, zipfile
+from pip._internal.libc.host import host_libc
+from pip._internal.libc.wheel_abi import check_wheel_file
+read = zipfile.ZipExtFile.read
+total = [0]
+def counting(self, n=-1):
+    data = read(self, n)
+    total[0] += len(data)
+    return data
+zipfile.ZipExtFile.read = counting
+check_wheel_file(sys.argv[1], host_libc())
+zipfile.ZipExtFile.read = read
+with zipfile.ZipFile(sys.argv[1]) as zf:
+    so = [i for i in zf.infolist() if ".so" in i.filename.rsplit("/", 1)[-1]]
+print(json.dumps({"inflated": total[0], "so_bytes": sum(i.file_size for i in so),
+                  "so_count": len(so)}))
 """
 
 
@@ -464,7 +488,10 @@ def case_tags(cfg: Config, env: Env) -> Section:
         for name in ("fork", "stock"):
             s = got[name]
             first = s[0].extra
-            note = f"{int(first['n'])} tags, first {first['first']}"
+            note = (
+                f"{int(first['n'])} tags, first {first['first']}; the call "
+                f"imported {int(first['mods'])} modules"
+            )
             sec.rows.append(
                 row(f"{interp}: whole process", name, [x.wall * 1e3 for x in s], "ms")
             )
@@ -962,7 +989,7 @@ def case_check(cfg: Config, env: Env) -> Section:
 
         return run
 
-    ireps, iwarm = cfg.reps(4), cfg.warm(1)
+    ireps, iwarm = cfg.reps(3), cfg.warm(1)
     log(f"case 4: pip install {largest.name} with/without the check ({iwarm}+{ireps})")
     got = interleave(
         {
@@ -984,7 +1011,25 @@ def case_check(cfg: Config, env: Env) -> Section:
         ),
         row("  CPU time", "fork, check on", cpus(on), "s"),
         row("  CPU time", "fork, --skip-wheel-abi-check", cpus(off), "s"),
+        row("  peak RSS", "fork, check on", [x.maxrss_kb / 1024 for x in on], "MiB"),
+        row(
+            "  peak RSS",
+            "fork, --skip-wheel-abi-check",
+            [x.maxrss_kb / 1024 for x in off],
+            "MiB",
+        ),
     ]
+    inflate = last_json_line(
+        run_child([env.musl_fork.python, "-c", INFLATE_CHILD, largest])
+        .check("decompression count")
+        .stdout
+    )
+    sec.notes.append(
+        f"The check decompressed {inflate['inflated'] / 1e6:.1f} MB of "
+        f"{largest.name}'s {inflate['so_count']} shared objects, which total "
+        f"{inflate['so_bytes'] / 1e6:.1f} MB uncompressed (counted in a separate, "
+        "untimed run)."
+    )
     s = check[largest.name]
     cost_ms = Stats.of(
         [float(x.extra["import_ms"]) + float(x.extra["check_ms"]) for x in s]
@@ -1007,6 +1052,10 @@ def case_check(cfg: Config, env: Env) -> Section:
             "install CPU time with check / with --skip-wheel-abi-check",
             ratio(cpus(on), cpus(off)),
             note=CPU_NOTE,
+        ),
+        Ratio(
+            "install peak RSS with check / with --skip-wheel-abi-check",
+            ratio([x.maxrss_kb for x in on], [x.maxrss_kb for x in off]),
         ),
         Ratio(
             f"reader throughput on {largest.name}",

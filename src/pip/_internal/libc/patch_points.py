@@ -145,4 +145,13 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
             "skip-wheel-abi-check in pip.conf) to every command."
         ),
     ),
+    PatchPoint(
+        module="pip._internal.commands",
+        anchor="commands_dict",
+        wrapper="pip._internal.libc.patches:add_check_wheel_command",
+        reason=(
+            "Adds `pip check-wheel FILE...`, which answers 'will this wheel load "
+            "here?' with the install-time check's verdict."
+        ),
+    ),
 )

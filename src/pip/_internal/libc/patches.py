@@ -380,3 +380,17 @@ def add_wheel_abi_option(general_group: dict[str, Any]) -> dict[str, Any]:
 
     general_group["options"].append(skip_wheel_abi_check)
     return general_group
+
+
+def add_check_wheel_command(commands_dict: dict[str, Any]) -> dict[str, Any]:
+    """Register ``pip check-wheel`` right after upstream's ``check``."""
+    info_type = type(commands_dict["check"])
+    entry = info_type(
+        "pip._internal.libc.check_wheel_command",
+        "CheckWheelCommand",
+        "Check whether wheel files can load on this host.",
+    )
+    items = list(commands_dict.items())
+    position = [name for name, _ in items].index("check") + 1
+    items.insert(position, ("check-wheel", entry))
+    return dict(items)
