@@ -9,6 +9,7 @@ The verdict (``wheel_abi_problems``) is tested on ``ElfMember`` data; reading
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -27,6 +28,7 @@ from pip._internal.libc.wheel_abi import (
     WheelAbiError,
     _reachable,
     deserved_musllinux,
+    elf_member_from,
     glibc_version_of,
     host_libc_exports,
     inspect_wheel,
@@ -165,6 +167,39 @@ def test_glibc_version_names() -> None:
 def test_musl_build_on_musl_host_is_fine() -> None:
     wheel = abi(member(undefined=frozenset({"malloc", "PyLong_FromLong"})))
     assert wheel_abi_problems(wheel, MUSL, EXPORTS_123) == ()
+
+
+def test_packed_relative_relocations_need_musl_124(tmp_path: Path) -> None:
+    """DT_RELR (``-z pack-relative-relocs``): musl < 1.2.4 leaves the relocations
+    undone and the process crashes; tests/e2e shows it with real wheels."""
+    src = tmp_path / "relr.c"
+    src.write_text("static int x; int *p = &x; int *get(void) { return p; }\n")
+    so = tmp_path / "librelr.so"
+    subprocess.run(
+        [
+            "musl-gcc",
+            "-shared",
+            "-fPIC",
+            "-Wl,-z,pack-relative-relocs",
+            "-o",
+            str(so),
+            str(src),
+        ],
+        check=True,
+    )
+    elf = parse_elf(so.read_bytes())
+    relr = elf_member_from("pkg.libs/librelr.so", elf)
+    assert relr.uses_relr
+    problems = wheel_abi_problems(abi(relr), MUSL, EXPORTS_123)
+    assert kinds(problems) == ["loader-feature"]
+    assert problems[0].message == (
+        "`pkg.libs/librelr.so` uses packed relative relocations (DT_RELR), which "
+        "musl's loader applies from 1.2.4 on; this host has musl 1.2.3"
+    )
+    newer = dataclasses.replace(MUSL, version=(1, 2, 4))
+    assert wheel_abi_problems(abi(relr), newer, EXPORTS_123) == ()
+    plain = dataclasses.replace(relr, uses_relr=False)
+    assert wheel_abi_problems(abi(plain), MUSL, EXPORTS_123) == ()
 
 
 def test_libc_family_mismatch_both_ways() -> None:

@@ -93,6 +93,8 @@ DT_SYMENT: Final = 11
 DT_SONAME: Final = 14
 DT_RPATH: Final = 15
 DT_RUNPATH: Final = 29
+DT_RELRSZ: Final = 35
+DT_RELR: Final = 36
 DT_GNU_HASH: Final = 0x6FFFFEF5
 DT_VERSYM: Final = 0x6FFFFFF0
 DT_VERNEED: Final = 0x6FFFFFFE
@@ -214,6 +216,9 @@ class ElfFile:
     symbols: tuple[ElfSymbol, ...] = ()
     version_needs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     segments: tuple[ElfSegment, ...] = ()
+    #: The d_tag values present in the dynamic section (e.g. DT_RELR, which
+    #: only newer loaders understand).
+    dynamic_tags: frozenset[int] = frozenset()
 
     @property
     def undefined_symbols(self) -> frozenset[str]:
@@ -491,6 +496,8 @@ class _Dynamic:
     runpath: tuple[int, ...]
     #: Scalar tags; the last entry wins, as in the loaders.
     values: dict[int, int]
+    #: Every d_tag present before DT_NULL.
+    tags: frozenset[int] = frozenset()
 
 
 _LIST_TAGS: Final = frozenset({DT_NEEDED, DT_RPATH, DT_RUNPATH})
@@ -520,11 +527,13 @@ def _read_dynamic(image: _Image, seg: ElfSegment) -> _Dynamic:
     count = min(declared, MAX_DYNAMIC_ENTRIES, available)
     lists: dict[int, list[int]] = {tag: [] for tag in _LIST_TAGS}
     values: dict[int, int] = {}
+    tags: set[int] = set()
     terminated = False
     for tag, value in _unpack_array(image, fmt, seg.offset, count, "PT_DYNAMIC"):
         if tag == DT_NULL:
             terminated = True
             break
+        tags.add(tag)
         if tag in _LIST_TAGS:
             lists[tag].append(value)
         elif tag in _SCALAR_TAGS:
@@ -545,6 +554,7 @@ def _read_dynamic(image: _Image, seg: ElfSegment) -> _Dynamic:
         rpath=tuple(lists[DT_RPATH]),
         runpath=tuple(lists[DT_RUNPATH]),
         values=values,
+        tags=frozenset(tags),
     )
 
 
@@ -897,6 +907,7 @@ def _parse(data: memoryview, *, symbols: bool, dynamic: bool) -> ElfFile:
         return result
 
     dyn = _read_dynamic(image, dynamic_seg)
+    result = replace(result, dynamic_tags=dyn.tags)
     strings = _read_string_table(image, dyn)
     if strings is None:
         if dyn.needed or dyn.rpath or dyn.runpath or DT_SONAME in dyn.values:

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import IO, Final, Literal
 
 from pip._internal.libc.elf import (
+    DT_RELR,
     ELF_MAGIC,
     ET_DYN,
     ET_EXEC,
@@ -84,7 +85,12 @@ __all__ = [
 
 LibcLink = Literal["musl", "glibc"]
 ProblemKind = Literal[
-    "machine", "libc-family", "glibc-version", "missing-symbol", "malformed"
+    "machine",
+    "libc-family",
+    "glibc-version",
+    "missing-symbol",
+    "loader-feature",
+    "malformed",
 ]
 NoteKind = Literal["not-inspected", "not-elf", "not-loadable"]
 FoundBy = Literal["name", "content"]
@@ -178,6 +184,10 @@ class ElfMember:
     #: How it was found: its name (``*.so``, ``*.libs/``, ``*.data/scripts/``)
     #: or its ``\\x7fELF`` magic.
     found_by: FoundBy = "name"
+    #: Packed relative relocations (DT_RELR): musl's loader applies them only
+    #: from 1.2.4 on; an older one silently leaves them undone and the process
+    #: crashes on first use.
+    uses_relr: bool = False
 
     @property
     def is_loadable(self) -> bool:
@@ -398,6 +408,7 @@ def elf_member_from(name: str, elf: ElfFile, found_by: FoundBy = "name") -> ElfM
         glibc_version=glibc_version,
         glibc_version_symbols=glibc_symbols,
         found_by=found_by,
+        uses_relr=DT_RELR in elf.dynamic_tags,
     )
 
 
@@ -1093,6 +1104,24 @@ def _missing_symbol_problem(
     )
 
 
+MUSL_RELR_RELEASE: Final = (1, 2, 4)
+
+
+def _relr_problem(member: ElfMember, host: HostLibc) -> AbiProblem | None:
+    if not member.uses_relr or host.version is None:
+        return None
+    if tuple(host.version) >= MUSL_RELR_RELEASE:
+        return None
+    return AbiProblem(
+        member.name,
+        "loader-feature",
+        f"`{member.name}` uses packed relative relocations (DT_RELR), which musl's "
+        f"loader applies from {_version_text(MUSL_RELR_RELEASE)} on; this host has "
+        f"musl {_version_text(host.version)}",
+        required_version=MUSL_RELR_RELEASE,
+    )
+
+
 def wheel_abi_problems(
     abi: WheelAbi, host: HostLibc, host_exports: frozenset[str] | None
 ) -> tuple[AbiProblem, ...]:
@@ -1122,6 +1151,9 @@ def wheel_abi_problems(
             if version is not None:
                 problems.append(version)
         elif host.family == "musl":
+            relr = _relr_problem(member, host)
+            if relr is not None:
+                problems.append(relr)
             symbols = _unavailable_libc_symbols(member, host, host_exports, arch)
             if symbols:
                 unavailable[index] = symbols
@@ -1153,7 +1185,9 @@ def deserved_musllinux(abi: WheelAbi, arch: str) -> tuple[int, int] | None:
         if m.libc != "glibc"
     }
     left = _not_bundled(_Linkage.of(members), wanted)
-    needs = (musllinux_needed_for(symbols, arch) for symbols in left.values())
+    needs = [musllinux_needed_for(symbols, arch) for symbols in left.values()]
+    if any(m.uses_relr and m.libc != "glibc" for m in members):
+        needs.append(MUSL_RELR_RELEASE[:2])  # type: ignore[arg-type]
     return max((n for n in needs if n is not None), default=None)
 
 
