@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.lib.venvs import Venv
@@ -96,3 +98,125 @@ def test_malformed_musl_platform_is_a_clear_error(
     assert "Traceback" not in proc.stderr
     # pip creates the download directory first (as upstream does); nothing lands in it.
     assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+
+
+@pytest.fixture(scope="module")
+def musl_only_links(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """musllinux_1_1 and _linux_musl wheels of muslprobe, nothing else."""
+    import sysconfig
+
+    from tests.lib.wheels import build_variant_set
+
+    links = tmp_path_factory.mktemp("musl-only")
+    build_variant_set(
+        links, ["musllinux_1_1", "linux_musl"], sysconfig.get_paths()["include"]
+    )
+    return links
+
+
+def test_platform_download_picks_older_musllinux(
+    fork_venv: Venv, tmp_path: Path, musl_only_links: Path
+) -> None:
+    dest = tmp_path / "d"
+    fork_venv.pip(
+        "download",
+        "--no-index",
+        "--find-links",
+        str(musl_only_links),
+        "--only-binary=:all:",
+        "--platform",
+        "musllinux_1_2_x86_64",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        "-d",
+        str(dest),
+        "muslprobe",
+    )
+    assert [p.name for p in dest.iterdir()] == [
+        "muslprobe-1.0-cp311-cp311-musllinux_1_1_x86_64.whl"
+    ]
+
+
+def test_platform_download_of_linux_musl_tag(
+    fork_venv: Venv, tmp_path: Path, musl_only_links: Path
+) -> None:
+    dest = tmp_path / "d"
+    fork_venv.pip(
+        "download",
+        "--no-index",
+        "--find-links",
+        str(musl_only_links),
+        "--only-binary=:all:",
+        "--platform",
+        "x86_64_linux_musl",
+        "--platform",
+        "musllinux_1_2_x86_64",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        "-d",
+        str(dest),
+        "muslprobe",
+    )
+    assert [p.name for p in dest.iterdir()] == [
+        "muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl"
+    ]
+
+
+def test_stock_pip_does_not_expand_musllinux(
+    stock_venv: Venv, tmp_path: Path, musl_only_links: Path
+) -> None:
+    """Recorded beside it: upstream takes musllinux_1_2 literally and finds nothing."""
+    proc = stock_venv.pip(
+        "download",
+        "--no-index",
+        "--find-links",
+        str(musl_only_links),
+        "--only-binary=:all:",
+        "--platform",
+        "musllinux_1_2_x86_64",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        "-d",
+        str(tmp_path / "d"),
+        "muslprobe",
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "No matching distribution found for muslprobe" in proc.stderr
+
+
+def test_verbose_install_says_why_musl_wheels_do_not_fit(
+    fork_venv: Venv, tmp_path: Path, musl_only_links: Path
+) -> None:
+    proc = fork_venv.pip(
+        "install",
+        "-v",
+        "--dry-run",
+        "--no-index",
+        "--find-links",
+        str(musl_only_links),
+        "muslprobe",
+        check=False,
+    )
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr
+    assert (
+        "Skipping muslprobe-1.0-cp311-cp311-musllinux_1_1_x86_64.whl: "
+        "musllinux_1_1 wheel is for musl; this host uses glibc"
+    ) in out
+    assert (
+        "Skipping muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl: "
+        "x86_64_linux_musl wheel is for musl; this host uses glibc"
+    ) in out
