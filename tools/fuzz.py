@@ -36,8 +36,11 @@ statistics to the driver in a JSON file.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
+import functools
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -83,7 +86,9 @@ class PropertyViolation(AssertionError):
 def _check_message(exc: BaseException) -> None:
     text = str(exc)
     if not text or "\n" in text:
-        raise PropertyViolation(f"{type(exc).__name__} message is not one line: {text!r}")
+        raise PropertyViolation(
+            f"{type(exc).__name__} message is not one line: {text!r}"
+        )
 
 
 def _elf_modes(data: bytes) -> str:
@@ -116,42 +121,40 @@ def _elf_modes(data: bytes) -> str:
     return outcome
 
 
-@dataclass(frozen=True)
-class _Hosts:
-    hosts: tuple[Any, ...]
-
-
-_HOSTS: _Hosts | None = None
-
-
+@functools.cache
 def _hosts() -> tuple[Any, ...]:
-    global _HOSTS
-    if _HOSTS is None:
-        from pip._internal.libc.host import HostLibc
+    from pip._internal.libc.host import HostLibc
 
-        hosts: list[Any] = [
-            HostLibc("glibc", (2, 36), "x86_64", "/lib64/ld-linux-x86-64.so.2"),
-            HostLibc("glibc", (2, 17), "aarch64", "/lib/ld-linux-aarch64.so.1"),
-            HostLibc("musl", (1, 1, 24), "x86_64", "/nonexistent/ld-musl-x86_64.so.1"),
-            HostLibc("static", arch="x86_64", built_for_musl=True),
-            HostLibc("unknown"),
-        ]
-        if MUSL_LOADER.exists():
-            hosts.append(HostLibc("musl", (1, 2, 3), "x86_64", str(MUSL_LOADER)))
-        _HOSTS = _Hosts(tuple(hosts))
-    return _HOSTS.hosts
+    hosts: list[Any] = [
+        HostLibc("glibc", (2, 36), "x86_64", "/lib64/ld-linux-x86-64.so.2"),
+        HostLibc("glibc", (2, 17), "aarch64", "/lib/ld-linux-aarch64.so.1"),
+        HostLibc("musl", (1, 1, 24), "x86_64", "/nonexistent/ld-musl-x86_64.so.1"),
+        HostLibc("static", arch="x86_64", built_for_musl=True),
+        HostLibc("unknown"),
+    ]
+    if MUSL_LOADER.exists():
+        hosts.append(HostLibc("musl", (1, 2, 3), "x86_64", str(MUSL_LOADER)))
+    return tuple(hosts)
 
 
-_WHEEL_PATH: Path | None = None
+@functools.cache
+def scratch_dir() -> Path:
+    """Where inputs are written for the wheel target: the driver's temporary
+    directory for workers, else a private one removed at exit."""
+    given = os.environ.get("PIP_MUSL_FUZZ_SCRATCH")
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = Path(tempfile.mkdtemp(prefix="pip-musl-fuzz-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def _wheel_file(data: bytes) -> Path:
-    global _WHEEL_PATH
-    if _WHEEL_PATH is None:
-        tmp = Path(tempfile.mkdtemp(prefix="pip-musl-fuzz-"))
-        _WHEEL_PATH = tmp / "fuzz-1.0-cp311-cp311-linux_x86_64.whl"
-    _WHEEL_PATH.write_bytes(data)
-    return _WHEEL_PATH
+    path = scratch_dir() / f"fuzz-{os.getpid()}-1.0-cp311-cp311-linux_x86_64.whl"
+    path.write_bytes(data)
+    return path
 
 
 def _wheel_modes(data: bytes) -> str:
@@ -335,7 +338,7 @@ def zip_bytes(members: Sequence[Member]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for m in members:
-            info = zipfile.ZipInfo(m.name or "x", date_time=(1980, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(m.name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = m.method
             info.external_attr = 0o100755 << 16
             with warnings_suppressed():
@@ -355,7 +358,9 @@ def warnings_suppressed() -> Iterator[None]:
 def _dist_info(name: str = "fuzz") -> list[Member]:
     di = f"{name}-1.0.dist-info"
     return [
-        Member(f"{di}/METADATA", b"Metadata-Version: 2.1\nName: fuzz\nVersion: 1.0\n\n"),
+        Member(
+            f"{di}/METADATA", b"Metadata-Version: 2.1\nName: fuzz\nVersion: 1.0\n\n"
+        ),
         Member(f"{di}/WHEEL", b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\n"),
         Member(f"{di}/RECORD", b""),
     ]
@@ -368,7 +373,11 @@ def build_wheel_models(elf: dict[str, bytes]) -> list[list[Member]]:
         [init, Member("fuzz/_ext.so", elf["gcc-gnuhash"]), *_dist_info()],
         [
             init,
-            Member("fuzz/_ext.cpython-311-x86_64-linux-musl.so", elf["musl-gnuhash"], stored),
+            Member(
+                "fuzz/_ext.cpython-311-x86_64-linux-musl.so",
+                elf["musl-gnuhash"],
+                stored,
+            ),
             Member("fuzz.libs/libfuzz.so.2", elf["musl-sysv-soname"]),
             Member("fuzz/bin/tool", elf["musl-pie-exe"]),
             *_dist_info(),
@@ -473,11 +482,11 @@ def elf_layout(data: bytes) -> ElfLayout:
         lay.order = ">" if data[5] == 2 else "<"
         lay.word = 8 if is64 else 4
         w, o = lay.word, lay.order
-        header = (
-            [(16, 2), (18, 2), (24, w), (24 + w, w), (24 + 2 * w, w), (36 + 2 * w, 2), (42 + 2 * w, 2),
-             (44 + 2 * w, 2), (46 + 2 * w, 2), (48 + 2 * w, 2), (4, 1), (5, 1), (6, 1)]
-        )  # fmt: skip
-        lay.fields += header
+        # e_ident bytes, e_type, e_machine, e_entry, e_phoff, e_shoff, then
+        # e_phentsize .. e_shstrndx.
+        lay.fields += [(4, 1), (5, 1), (6, 1), (16, 2), (18, 2)]
+        lay.fields += [(24, w), (24 + w, w), (24 + 2 * w, w)]
+        lay.fields += [(36 + 2 * w + 2 * k, 2) for k in range(7)]
         phoff = struct.unpack_from(o + ("Q" if is64 else "I"), data, 24 + w)[0]
         phentsize, phnum = struct.unpack_from(o + "HH", data, 42 + 2 * w)
         loads: list[tuple[int, int, int]] = []  # (vaddr, offset, filesz)
@@ -487,11 +496,27 @@ def elf_layout(data: bytes) -> ElfLayout:
             if base + phentsize > len(data):
                 break
             if is64:
-                p_type, _fl, off, vaddr, _pa, filesz = struct.unpack_from(o + "IIQQQQ", data, base)
-                offs = (base, 4), (base + 8, 8), (base + 16, 8), (base + 32, 8), (base + 40, 8)
+                p_type, _fl, off, vaddr, _pa, filesz = struct.unpack_from(
+                    o + "IIQQQQ", data, base
+                )
+                offs = (
+                    (base, 4),
+                    (base + 8, 8),
+                    (base + 16, 8),
+                    (base + 32, 8),
+                    (base + 40, 8),
+                )
             else:
-                p_type, off, vaddr, _pa, filesz = struct.unpack_from(o + "IIIII", data, base)
-                offs = (base, 4), (base + 4, 4), (base + 8, 4), (base + 16, 4), (base + 20, 4)
+                p_type, off, vaddr, _pa, filesz = struct.unpack_from(
+                    o + "IIIII", data, base
+                )
+                offs = (
+                    (base, 4),
+                    (base + 4, 4),
+                    (base + 8, 4),
+                    (base + 16, 4),
+                    (base + 20, 4),
+                )
             lay.fields += list(offs)
             if p_type == 1:
                 loads.append((vaddr, off, filesz))
@@ -519,7 +544,7 @@ def elf_layout(data: bytes) -> ElfLayout:
                         lay.fields += [(where, w), (where + w, w)]
     except (struct.error, IndexError):
         pass
-    lay.fields = [(a, b) for a, b in lay.fields if 0 <= a and a + b <= len(data)]
+    lay.fields = [(a, b) for a, b in lay.fields if a >= 0 and a + b <= len(data)]
     return lay
 
 
@@ -544,7 +569,9 @@ def mutate_elf(
             if ch.chance(60):
                 value = ch.pick(BOUNDARY)
             else:
-                current = int.from_bytes(buf[off : off + width], "little" if lay.order == "<" else "big")
+                current = int.from_bytes(
+                    buf[off : off + width], "little" if lay.order == "<" else "big"
+                )
                 value = current + ch.pick((-1, 1, -8, 8, 16, 0x1000, -0x1000, 1 << 20))
             _put_int(buf, off, width, value, lay.order)
         elif op < 60 and buf:  # bit flip anywhere
@@ -571,19 +598,35 @@ def mutate_elf(
         elif op < 94 and others:  # splice with another seed
             other = ch.pick(others)
             cut = ch.below(min(len(buf), len(other)) + 1)
-            buf = bytearray(buf[:cut] + other[cut:]) if ch.chance(50) else bytearray(other[:cut] + buf[cut:])
+            buf = (
+                bytearray(buf[:cut] + other[cut:])
+                if ch.chance(50)
+                else bytearray(other[:cut] + buf[cut:])
+            )
             lay = elf_layout(bytes(buf))
         else:  # string tables: make names long, empty or unterminated
             pos = ch.below(len(buf)) if buf else 0
-            buf[pos : pos + 8] = ch.pick((b"\0" * 8, b"A" * 8, b"libc.so.6", b"libc.so\0", b"$ORIGIN:"))
+            buf[pos : pos + 8] = ch.pick(
+                (b"\0" * 8, b"A" * 8, b"libc.so.6", b"libc.so\0", b"$ORIGIN:")
+            )
     return bytes(buf[:MAX_ELF_LEN])
 
 
 _ZIP_NAMES = (
-    "fuzz/_ext.so", "fuzz/x.so.1", "fuzz.libs/libx.so.3", "fuzz-1.0.data/scripts/t",
-    "fuzz/tool", "fuzz/mod.py", "fuzz/dir.so/", "../escape.so", "/abs.so", "a" * 300 + ".so",
-    "fuzz/\u00e9\u00e8.so", "fuzz/NUL\0.so",
-)  # fmt: skip
+    "fuzz/_ext.so",
+    "fuzz/x.so.1",
+    "fuzz.libs/libx.so.3",
+    "fuzz-1.0.data/scripts/t",
+    "fuzz/tool",
+    "fuzz/mod.py",
+    "fuzz/dir.so/",
+    "../escape.so",
+    "/abs.so",
+    "a" * 300 + ".so",
+    "fuzz/\u00e9\u00e8.so",
+    "fuzz/NUL\0.so",
+    "",
+)
 
 
 def mutate_wheel_model(
@@ -600,7 +643,12 @@ def mutate_wheel_model(
             ch.pick(members).name = ch.pick(_ZIP_NAMES)
         elif op < 68 and members:
             ch.pick(members).method = ch.pick(
-                (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+                (
+                    zipfile.ZIP_STORED,
+                    zipfile.ZIP_DEFLATED,
+                    zipfile.ZIP_BZIP2,
+                    zipfile.ZIP_LZMA,
+                )
             )
         elif op < 74 and members:
             members.pop(ch.below(len(members)))
@@ -608,7 +656,9 @@ def mutate_wheel_model(
             members.append(Member(**vars(ch.pick(members))))  # same name twice
         elif op < 86:
             head = ch.pick(elf_seeds)[: ch.pick((0, 4, 16, 52, 64, 4096))]
-            members.append(Member(ch.pick(_ZIP_NAMES), head + bytes(ch.below(16 << 20))))
+            members.append(
+                Member(ch.pick(_ZIP_NAMES), head + bytes(ch.below(16 << 20)))
+            )
         elif op < 93 and members:
             m = ch.pick(members)
             m.data = m.data[: ch.below(len(m.data) + 1)]
@@ -620,9 +670,13 @@ def mutate_wheel_model(
 def _zip_fields(data: bytes) -> list[tuple[int, int]]:
     """Header fields of local headers, central directory entries and the EOCD."""
     fields: list[tuple[int, int]] = []
+    # (offset, width) pairs after each signature: versions, flags, method,
+    # CRC, sizes, name/extra lengths, offsets, counts.
     layouts = {
         b"PK\x03\x04": (4, 2, 6, 2, 8, 2, 14, 4, 18, 4, 22, 4, 26, 2, 28, 2),
-        b"PK\x01\x02": (6, 2, 8, 2, 10, 2, 16, 4, 20, 4, 24, 4, 28, 2, 30, 2, 32, 2, 38, 4, 42, 4),
+        b"PK\x01\x02": (
+            6, 2, 8, 2, 10, 2, 16, 4, 20, 4, 24, 4, 28, 2, 30, 2, 32, 2, 38, 4, 42, 4,
+        ),
         b"PK\x05\x06": (8, 2, 10, 2, 12, 4, 16, 4, 20, 2),
     }  # fmt: skip
     for magic, spec in layouts.items():
@@ -656,7 +710,9 @@ def read_model(data: bytes) -> list[Member] | None:
             out = []
             for info in zf.infolist()[:64]:
                 with zf.open(info) as f:
-                    out.append(Member(info.filename, f.read(1 << 20), info.compress_type))
+                    out.append(
+                        Member(info.filename, f.read(1 << 20), info.compress_type)
+                    )
             return out
     except Exception:
         return None
@@ -702,6 +758,16 @@ class Crash(Exception):
     pass
 
 
+def _signature(exc: BaseException) -> str:
+    """Exception type and the innermost frame in pip: one saved input each."""
+    frames = [
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}"
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "/pip/" in f.filename
+    ]
+    return f"{type(exc).__name__} at {frames[-1] if frames else '?'}"
+
+
 class Worker:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -711,10 +777,13 @@ class Worker:
         self.regressions = Path(args.regressions)
         corpus = Path(args.corpus)
         self.elf_seeds = [p.read_bytes() for p in sorted((corpus / "elf").iterdir())]
-        self.wheel_seeds = [p.read_bytes() for p in sorted((corpus / "wheel").iterdir())]
+        self.wheel_seeds = [
+            p.read_bytes() for p in sorted((corpus / "wheel").iterdir())
+        ]
         self.models = [m for m in map(read_model, self.wheel_seeds) if m]
         self.last_dump = 0.0
         self.started = time.monotonic()
+        self.signatures: set[str] = set()
 
     @property
     def seeds(self) -> list[bytes]:
@@ -732,8 +801,12 @@ class Worker:
                 self.target, data, per_input_seconds=self.args.per_input_seconds
             )
         except (Exception, InputTimeout) as exc:
-            path = save_regression(self.target, data, self.regressions)
             self.stats.inputs += 1
+            signature = _signature(exc)
+            if signature in self.signatures:
+                return  # --keep-going: a crash already saved
+            self.signatures.add(signature)
+            path = save_regression(self.target, data, self.regressions)
             self.stats.crashes.append(f"{path}: {type(exc).__name__}: {exc}")
             self.stats.seconds = time.monotonic() - self.started
             self.stats.dump(self.stats_path)
@@ -743,6 +816,8 @@ class Worker:
                 file=sys.stderr,
                 flush=True,
             )
+            if self.args.keep_going:
+                return
             raise Crash(str(path)) from exc
         took = time.monotonic() - start
         self.stats.inputs += 1
@@ -759,7 +834,8 @@ class Worker:
     def run_atheris(self) -> int:
         import atheris
 
-        corpus = Path(tempfile.mkdtemp(prefix=f"pip-musl-fuzz-{self.target}-"))
+        corpus = scratch_dir() / f"atheris-{self.target}"
+        corpus.mkdir()
         for i, seed in enumerate(self.seeds):
             (corpus / f"seed-{i}").write_bytes(seed)
         artifacts = corpus / "artifacts"
@@ -793,9 +869,8 @@ class Worker:
             str(corpus),
         ]
         with atheris.instrument_imports():
-            import pip._internal.libc.elf  # noqa: F401
-            import pip._internal.libc.musl_version  # noqa: F401
-            import pip._internal.libc.wheel_abi  # noqa: F401
+            for module in ("elf", "musl_version", "wheel_abi"):
+                importlib.import_module(f"pip._internal.libc.{module}")
         atheris.Setup(libfuzzer_args, test_one, custom_mutator=custom_mutator)
         atheris.Fuzz()  # exits the process when the time is up
         return 0
@@ -830,7 +905,11 @@ class Worker:
         # mutations on mutated inputs gets deeper than one draw does.
         rng = random.Random(self.args.seed)
         pool = list(seeds)
-        while time.monotonic() < deadline and not self.stats.crashes:
+
+        def stop() -> bool:
+            return bool(self.stats.crashes) and not self.args.keep_going
+
+        while time.monotonic() < deadline and not stop():
             try:
                 fuzz_round()
             except Exception:
@@ -838,7 +917,8 @@ class Worker:
                 # hypothesis's report about one that did not replay.
                 if not self.stats.crashes:
                     raise
-                break
+                if stop():
+                    break
             for _ in range(200):
                 if time.monotonic() > deadline:
                     break
@@ -906,11 +986,15 @@ def drive(args: argparse.Namespace) -> int:
                 "--regressions", str(args.regressions), "--seed", str(args.seed),
                 "--per-input-seconds", str(args.per_input_seconds),
                 "--memory-mb", str(args.memory_mb),
+                *(["--keep-going"] if args.keep_going else []),
             ]  # fmt: skip
             started = time.monotonic()
             log = Path(tmp) / f"{target}.log"
+            env = dict(os.environ, PIP_MUSL_FUZZ_SCRATCH=str(Path(tmp) / "scratch"))
             with open(log, "wb") as out:
-                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+                proc = subprocess.Popen(
+                    cmd, stdout=out, stderr=subprocess.STDOUT, env=env
+                )
                 try:
                     rc = proc.wait(timeout=share + 120)
                 except subprocess.TimeoutExpired:
@@ -951,6 +1035,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--per-input-seconds", type=float, default=DEFAULT_PER_INPUT_SECONDS
     )
     parser.add_argument("--memory-mb", type=int, default=2048)
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="after a crash, keep fuzzing (one saved input per distinct crash)",
+    )
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     parser.add_argument("--regressions", type=Path, default=REGRESSIONS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

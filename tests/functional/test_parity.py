@@ -23,12 +23,17 @@ The intended differences on glibc:
     ``--help`` lists ``--skip-wheel-abi-check``.
 ``skip-wheel-abi-check-unknown-to-stock``
     stock pip refuses that option as unknown (exit 2).
+``help-check-wheel-command`` / ``check-wheel-unknown-to-stock``
+    the fork's own command ``pip check-wheel``: listed in ``--help``; stock pip
+    says "unknown command".
 ``self-version-check-silenced``
     no "new release of pip" notice.
 ``pip-own-metadata``
     ``pip inspect`` shows the fork's own METADATA for pip.
 ``abi-check-verbose-verdict``
     ``install -v`` logs the install-time check's verdict.
+``platform-mismatch-explained``
+    ``install -v`` says why a wheel's platform tag does not fit, in libc terms.
 ``musllinux-platform-expansion`` / ``debug-musllinux-platform-expansion``
     ``--platform musllinux_1_2_<arch>`` expands to 1_2/1_1/1_0.
 ``malformed-musl-platform``
@@ -92,8 +97,12 @@ class Repo:
 
 def _build_repo_files(dest: Path) -> list[Path]:
     files = [
-        write_wheel(dest, "parity-gamma", "1.0", scripts={"gamma-cli": "parity_gamma:main"}),
-        write_wheel(dest, "parity-gamma", "2.0", scripts={"gamma-cli": "parity_gamma:main"}),
+        write_wheel(
+            dest, "parity-gamma", "1.0", scripts={"gamma-cli": "parity_gamma:main"}
+        ),
+        write_wheel(
+            dest, "parity-gamma", "2.0", scripts={"gamma-cli": "parity_gamma:main"}
+        ),
         write_wheel(dest, "parity-beta", "1.0", requires=["parity-gamma"]),
         write_wheel(dest, "parity-beta", "1.5", requires=["parity-gamma<2"]),
         write_wheel(dest, "parity-alpha", "1.0"),
@@ -146,9 +155,7 @@ def _build_repo_files(dest: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def repo(
-    tmp_path_factory: pytest.TempPathFactory, stock_wheel: Path
-) -> Iterator[Repo]:
+def repo(tmp_path_factory: pytest.TempPathFactory, stock_wheel: Path) -> Iterator[Repo]:
     base = tmp_path_factory.mktemp("parity-repo")
     links = base / "links"
     files = _build_repo_files(links)
@@ -234,7 +241,7 @@ class Step:
     """stdout is JSON: compare it parsed (keys sorted) after normalisation."""
 
 
-def S(*args: str, diff: tuple[str, ...] = (), **kw: object) -> Step:  # noqa: N802
+def S(*args: str, diff: tuple[str, ...] = (), **kw: object) -> Step:
     return Step(tuple(args), diff, **kw)  # type: ignore[arg-type]
 
 
@@ -252,7 +259,7 @@ class Case:
     """Files (formatted, JSON) compared like a step's stdout afterwards."""
 
 
-def C(name: str, *steps: Step, **kw: object) -> Case:  # noqa: N802
+def C(name: str, *steps: Step, **kw: object) -> Case:
     return Case(name, steps, **kw)  # type: ignore[arg-type]
 
 
@@ -265,7 +272,12 @@ CASES: tuple[Case, ...] = (
     C(
         "install-dry-run-report",
         S(
-            "install", "--dry-run", "--quiet", "--report", "-", "parity-alpha[all]",
+            "install",
+            "--dry-run",
+            "--quiet",
+            "--report",
+            "-",
+            "parity-alpha[all]",
             json_out=True,
         ),
     ),
@@ -348,7 +360,9 @@ CASES: tuple[Case, ...] = (
     C(
         "install-binary-verbose",
         S(
-            "install", "-v", "parity-delta",
+            "install",
+            "-v",
+            "parity-delta",
             diff=("abi-check-verbose-verdict", "platform-mismatch-explained"),
         ),
     ),
@@ -359,7 +373,10 @@ CASES: tuple[Case, ...] = (
     C(
         "install-skip-option",
         S(
-            "install", "--dry-run", "--skip-wheel-abi-check", "parity-gamma",
+            "install",
+            "--dry-run",
+            "--skip-wheel-abi-check",
+            "parity-gamma",
             diff=("skip-wheel-abi-check-unknown-to-stock",),
         ),
         S("install", "--dry-run", "parity-gamma"),
@@ -369,7 +386,8 @@ CASES: tuple[Case, ...] = (
     C(
         "install-self-version-check",
         S(
-            "install", "parity-gamma",
+            "install",
+            "parity-gamma",
             env={"PIP_DISABLE_PIP_VERSION_CHECK": None},
             diff=("self-version-check-silenced",),
         ),
@@ -377,7 +395,14 @@ CASES: tuple[Case, ...] = (
     C(
         "install-pip-pin-keeps-build",
         S("install", "--no-index", "--find-links", "{stock_links}", "pip==26.3"),
-        S("install", "--no-index", "--find-links", "{stock_links}", "--upgrade", "pip==26.3"),
+        S(
+            "install",
+            "--no-index",
+            "--find-links",
+            "{stock_links}",
+            "--upgrade",
+            "pip==26.3",
+        ),
     ),
     # -- uninstall -----------------------------------------------------------------
     C(
@@ -399,23 +424,49 @@ CASES: tuple[Case, ...] = (
     ),
     C(
         "download-sdist",
-        S("download", "--no-deps", "--no-binary", ":all:", "-d", "{work}/dl", "parity-epsilon"),
+        S(
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            "{work}/dl",
+            "parity-epsilon",
+        ),
         trees=("{work}/dl",),
     ),
     C(
         "download-platform-manylinux2014-cp310",
         S(
-            "download", "--only-binary=:all:", "--platform", "manylinux2014_x86_64",
-            "--python-version", "3.10", "--implementation", "cp", "--abi", "cp310",
-            "-d", "{work}/dl", "parity-delta",
+            "download",
+            "--only-binary=:all:",
+            "--platform",
+            "manylinux2014_x86_64",
+            "--python-version",
+            "3.10",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp310",
+            "-d",
+            "{work}/dl",
+            "parity-delta",
         ),
         trees=("{work}/dl",),
     ),
     C(
         "download-platform-manylinux_2_17-311",
         S(
-            "download", "--only-binary=:all:", "--platform", "manylinux_2_17_x86_64",
-            "--python-version", "311", "--abi", "cp311", "-d", "{work}/dl",
+            "download",
+            "--only-binary=:all:",
+            "--platform",
+            "manylinux_2_17_x86_64",
+            "--python-version",
+            "311",
+            "--abi",
+            "cp311",
+            "-d",
+            "{work}/dl",
             "parity-delta",
         ),
         trees=("{work}/dl",),
@@ -423,27 +474,57 @@ CASES: tuple[Case, ...] = (
     C(
         "download-platform-linux-musl",
         S(
-            "download", "--only-binary=:all:", "--platform", "x86_64_linux_musl",
-            "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-            "-d", "{work}/dl", "parity-delta",
+            "download",
+            "--only-binary=:all:",
+            "--platform",
+            "x86_64_linux_musl",
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp311",
+            "-d",
+            "{work}/dl",
+            "parity-delta",
         ),
         trees=("{work}/dl",),
     ),
     C(
         "download-platform-musllinux_1_1",
         S(
-            "download", "--only-binary=:all:", "--platform", "musllinux_1_1_x86_64",
-            "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-            "-d", "{work}/dl", "parity-delta",
+            "download",
+            "--only-binary=:all:",
+            "--platform",
+            "musllinux_1_1_x86_64",
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp311",
+            "-d",
+            "{work}/dl",
+            "parity-delta",
         ),
         trees=("{work}/dl",),
     ),
     C(
         "download-platform-musllinux_1_2-expands",
         S(
-            "download", "--only-binary=:all:", "--platform", "musllinux_1_2_x86_64",
-            "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-            "-d", "{work}/dl", "parity-delta",
+            "download",
+            "--only-binary=:all:",
+            "--platform",
+            "musllinux_1_2_x86_64",
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp311",
+            "-d",
+            "{work}/dl",
+            "parity-delta",
         ),
         trees=("{work}/dl",),
         tree_differences=((0, "musllinux-platform-expansion"),),
@@ -451,15 +532,27 @@ CASES: tuple[Case, ...] = (
     C(
         "download-platform-malformed-musl",
         S(
-            "download", "--only-binary=:all:", "--platform", "musllinux_1_x86_64",
-            "-d", "{work}/dl", "parity-delta",
+            "download",
+            "--only-binary=:all:",
+            "--platform",
+            "musllinux_1_x86_64",
+            "-d",
+            "{work}/dl",
+            "parity-delta",
             diff=("malformed-musl-platform",),
         ),
         trees=("{work}/dl",),
     ),
     C(
         "download-platform-needs-only-binary",
-        S("download", "--platform", "manylinux2014_x86_64", "-d", "{work}/dl", "parity-delta"),
+        S(
+            "download",
+            "--platform",
+            "manylinux2014_x86_64",
+            "-d",
+            "{work}/dl",
+            "parity-delta",
+        ),
         trees=("{work}/dl",),
     ),
     # -- wheel ---------------------------------------------------------------------
@@ -477,7 +570,14 @@ CASES: tuple[Case, ...] = (
         "wheel-c-extension-sdist",
         # -g0: no DWARF, whose DW_AT_comp_dir names pip's random build dir (the
         # compiled file would differ between any two builds, fork or not).
-        S("wheel", "--no-deps", "-w", "{work}/wh", "parity-zeta", env={"CFLAGS": "-g0"}),
+        S(
+            "wheel",
+            "--no-deps",
+            "-w",
+            "{work}/wh",
+            "parity-zeta",
+            env={"CFLAGS": "-g0"},
+        ),
         trees=("{work}/wh",),
     ),
     # -- cache ---------------------------------------------------------------------
@@ -502,7 +602,13 @@ CASES: tuple[Case, ...] = (
         S("config", "get", "global.timeout"),
         S("config", "get", "install.no-compile"),
         S("config", "get", "global.nope"),
-        S("config", "--user", "set", "global.index-url", "http://example.invalid/simple"),
+        S(
+            "config",
+            "--user",
+            "set",
+            "global.index-url",
+            "http://example.invalid/simple",
+        ),
         S("config", "--user", "set", "global.skip-wheel-abi-check", "true"),
         S("config", "--user", "get", "global.index-url"),
         S("config", "--user", "list"),
@@ -519,7 +625,13 @@ CASES: tuple[Case, ...] = (
     C(
         "hash",
         S("hash", "{links}/parity_gamma-1.0-py3-none-any.whl"),
-        S("hash", "-a", "sha512", "{links}/parity_gamma-1.0-py3-none-any.whl", "{links}/parity_epsilon-1.0.tar.gz"),
+        S(
+            "hash",
+            "-a",
+            "sha512",
+            "{links}/parity_gamma-1.0-py3-none-any.whl",
+            "{links}/parity_epsilon-1.0.tar.gz",
+        ),
         S("hash", "{work}/missing.whl"),
         trees=(),
     ),
@@ -532,33 +644,61 @@ CASES: tuple[Case, ...] = (
         S("index", "versions", "parity-nope"),
         S("index", "versions", "--no-index", "--find-links", "{links}", "parity-gamma"),
         S(
-            "index", "versions", "--platform", "manylinux2014_x86_64",
-            "--python-version", "3.10", "--only-binary=:all:", "parity-delta",
+            "index",
+            "versions",
+            "--platform",
+            "manylinux2014_x86_64",
+            "--python-version",
+            "3.10",
+            "--only-binary=:all:",
+            "parity-delta",
         ),
         trees=(),
     ),
     C(
         "help",
-        S("--help", diff=("help-skip-wheel-abi-check",)),
+        S("--help", diff=("help-skip-wheel-abi-check", "help-check-wheel-command")),
         S("install", "--help", diff=("help-skip-wheel-abi-check",)),
         S("download", "--help", diff=("help-skip-wheel-abi-check",)),
         S("config", "--help", diff=("help-skip-wheel-abi-check",)),
         S("help", "list", diff=("help-skip-wheel-abi-check",)),
         S("nosuchcommand"),
+        S(
+            "check-wheel",
+            "{links}/parity_delta-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            "{links}/parity_gamma-1.0-py3-none-any.whl",
+            diff=("check-wheel-unknown-to-stock",),
+        ),
         trees=(),
     ),
-    C("version", S("--version", diff=("version",)), S("-V", diff=("version",)), trees=()),
+    C(
+        "version",
+        S("--version", diff=("version",)),
+        S("-V", diff=("version",)),
+        trees=(),
+    ),
     C(
         "debug",
         S("debug", diff=("libc-debug-section",)),
         S("debug", "--verbose", diff=("libc-debug-section",)),
         S(
-            "debug", "--verbose", "--platform", "manylinux2014_x86_64",
-            "--python-version", "3.10", "--implementation", "cp", "--abi", "cp310",
+            "debug",
+            "--verbose",
+            "--platform",
+            "manylinux2014_x86_64",
+            "--python-version",
+            "3.10",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp310",
             diff=("libc-debug-section",),
         ),
         S(
-            "debug", "--verbose", "--platform", "musllinux_1_2_x86_64",
+            "debug",
+            "--verbose",
+            "--platform",
+            "musllinux_1_2_x86_64",
             diff=("libc-debug-section", "debug-musllinux-platform-expansion"),
         ),
         trees=(),
@@ -612,13 +752,17 @@ def _env_for(side: Side, step: Step, fmt: Mapping[str, str]) -> dict[str, str]:
 
 def _run_step(side: Side, step: Step, fmt: Mapping[str, str]) -> StepResult:
     args = tuple(side.fmt(a, fmt) for a in step.args)
-    proc = side.venv.pip(*args, check=False, env=_env_for(side, step, fmt), cwd=side.work)
+    proc = side.venv.pip(
+        *args, check=False, env=_env_for(side, step, fmt), cwd=side.work
+    )
     out, err = normalize(proc.stdout, side), normalize(proc.stderr, side)
     if step.json_out and proc.returncode == 0:
         try:
             out = json.dumps(json.loads(out), indent=2, sort_keys=True) + "\n"
         except json.JSONDecodeError as exc:
-            raise AssertionError(f"{side.name}: stdout is not JSON ({exc}):\n{out}") from None
+            raise AssertionError(
+                f"{side.name}: stdout is not JSON ({exc}):\n{out}"
+            ) from None
     return StepResult(step.args, proc.returncode, out, err)
 
 
@@ -683,7 +827,9 @@ def _run_case(case: Case, fork: Side, stock: Side, fmt: Mapping[str, str]) -> No
         steps = [_run_step(side, step, fmt) for step in case.steps]
         for out in case.outputs:
             text = Path(side.fmt(out, fmt)).read_text()
-            text = json.dumps(json.loads(normalize(text, side)), indent=2, sort_keys=True)
+            text = json.dumps(
+                json.loads(normalize(text, side)), indent=2, sort_keys=True
+            )
             steps.append(StepResult(("<file>", out), 0, text + "\n", ""))
         trees = {t: _tree(side, t, fmt) for t in case.trees}
         outcomes[side.name] = Outcome(steps, trees)
@@ -694,9 +840,7 @@ def _run_case(case: Case, fork: Side, stock: Side, fmt: Mapping[str, str]) -> No
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_parity(
-    case: Case, tmp_path: Path, templates: Templates, repo: Repo
-) -> None:
+def test_parity(case: Case, tmp_path: Path, templates: Templates, repo: Repo) -> None:
     fork, stock = _sides(
         tmp_path, templates, repo, system_site_packages=case.system_site_packages
     )
@@ -715,9 +859,7 @@ def populated(
     return fork, stock
 
 
-@pytest.mark.parametrize(
-    "step", READONLY, ids=[" ".join(s.args) for s in READONLY]
-)
+@pytest.mark.parametrize("step", READONLY, ids=[" ".join(s.args) for s in READONLY])
 def test_parity_readonly(step: Step, populated: tuple[Side, Side], repo: Repo) -> None:
     fork, stock = populated
     fmt = repo.vars
@@ -745,6 +887,9 @@ def test_sides_differ_in_pip_only(templates: Templates) -> None:
     """The two templates are the same interpreter with different pips."""
     f, s = Venv(templates.fork), Venv(templates.stock)
     code = "import sys, pip; print(sys._base_executable, sys.version); print(pip.__version__)"
-    fo, so = f.run("-c", code).stdout.splitlines(), s.run("-c", code).stdout.splitlines()
+    fo, so = (
+        f.run("-c", code).stdout.splitlines(),
+        s.run("-c", code).stdout.splitlines(),
+    )
     assert fo[0] == so[0]
     assert (fo[1], so[1]) == ("26.3+musl.1", "26.3")

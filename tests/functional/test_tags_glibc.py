@@ -114,85 +114,34 @@ def musl_only_links(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return links
 
 
-def test_platform_download_picks_older_musllinux(
-    fork_venv: Venv, tmp_path: Path, musl_only_links: Path
-) -> None:
-    dest = tmp_path / "d"
-    fork_venv.pip(
-        "download",
-        "--no-index",
-        "--find-links",
-        str(musl_only_links),
-        "--only-binary=:all:",
-        "--platform",
-        "musllinux_1_2_x86_64",
-        "--python-version",
-        "3.11",
-        "--implementation",
-        "cp",
-        "--abi",
-        "cp311",
-        "-d",
-        str(dest),
-        "muslprobe",
-    )
-    assert [p.name for p in dest.iterdir()] == [
-        "muslprobe-1.0-cp311-cp311-musllinux_1_1_x86_64.whl"
-    ]
+def _download_for(venv: Venv, links: Path, dest: Path, *platforms: str):  # noqa: ANN202
+    """`pip download` of muslprobe for CPython 3.11 on the given platforms."""
+    options = [arg for platform in platforms for arg in ("--platform", platform)]
+    return venv.pip("download", "--no-index", "--find-links", str(links),
+                    "--only-binary=:all:", *options, "--python-version", "3.11",
+                    "--implementation", "cp", "--abi", "cp311", "-d", str(dest),
+                    "muslprobe", check=False)
 
 
-def test_platform_download_of_linux_musl_tag(
-    fork_venv: Venv, tmp_path: Path, musl_only_links: Path
-) -> None:
-    dest = tmp_path / "d"
-    fork_venv.pip(
-        "download",
-        "--no-index",
-        "--find-links",
-        str(musl_only_links),
-        "--only-binary=:all:",
-        "--platform",
-        "x86_64_linux_musl",
-        "--platform",
-        "musllinux_1_2_x86_64",
-        "--python-version",
-        "3.11",
-        "--implementation",
-        "cp",
-        "--abi",
-        "cp311",
-        "-d",
-        str(dest),
-        "muslprobe",
-    )
-    assert [p.name for p in dest.iterdir()] == [
-        "muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl"
-    ]
+def test_platform_download_picks_older_musllinux(fork_venv: Venv, tmp_path: Path,
+                                                 musl_only_links: Path) -> None:
+    _download_for(fork_venv, musl_only_links, tmp_path, "musllinux_1_2_x86_64")
+    assert sorted(p.name for p in tmp_path.glob("*.whl")) == [
+        "muslprobe-1.0-cp311-cp311-musllinux_1_1_x86_64.whl"]
 
 
-def test_stock_pip_does_not_expand_musllinux(
-    stock_venv: Venv, tmp_path: Path, musl_only_links: Path
-) -> None:
+def test_platform_download_of_linux_musl_tag(fork_venv: Venv, tmp_path: Path,
+                                            musl_only_links: Path) -> None:
+    _download_for(fork_venv, musl_only_links, tmp_path, "x86_64_linux_musl",
+                  "musllinux_1_2_x86_64")
+    assert sorted(p.name for p in tmp_path.glob("*.whl")) == [
+        "muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl"]
+
+
+def test_stock_pip_does_not_expand_musllinux(stock_venv: Venv, tmp_path: Path,
+                                             musl_only_links: Path) -> None:
     """Recorded beside it: upstream takes musllinux_1_2 literally and finds nothing."""
-    proc = stock_venv.pip(
-        "download",
-        "--no-index",
-        "--find-links",
-        str(musl_only_links),
-        "--only-binary=:all:",
-        "--platform",
-        "musllinux_1_2_x86_64",
-        "--python-version",
-        "3.11",
-        "--implementation",
-        "cp",
-        "--abi",
-        "cp311",
-        "-d",
-        str(tmp_path / "d"),
-        "muslprobe",
-        check=False,
-    )
+    proc = _download_for(stock_venv, musl_only_links, tmp_path, "musllinux_1_2_x86_64")
     assert proc.returncode == 1
     assert "No matching distribution found for muslprobe" in proc.stderr
 

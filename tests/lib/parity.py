@@ -100,9 +100,7 @@ def write_wheel(
         ).encode(),
     }
     if scripts:
-        ep = "[console_scripts]\n" + "".join(
-            f"{k} = {v}\n" for k, v in scripts.items()
-        )
+        ep = "[console_scripts]\n" + "".join(f"{k} = {v}\n" for k, v in scripts.items())
         members[f"{dist_info}/entry_points.txt"] = ep.encode()
     record = f"{dist_info}/RECORD"
     lines = [f"{a},{_record_hash(d)},{len(d)}" for a, d in members.items()]
@@ -437,11 +435,14 @@ def retabulate(text: str, transform: Callable[[str], str]) -> str:
         # column, equal on both sides).
         sizes = [
             max(len(r[k]) for r in rows)
-            if any(r[k] != t[k] for r, t in zip(raw, rows))
+            if any(r[k] != t[k] for r, t in zip(raw, rows, strict=True))
             else widths[k]
             for k in range(len(widths))
         ]
-        out = [" ".join(c.ljust(w) for c, w in zip(r, sizes)).rstrip() for r in rows]
+        out = [
+            " ".join(c.ljust(w) for c, w in zip(r, sizes, strict=True)).rstrip()
+            for r in rows
+        ]
         lines[i - 1 : end] = [out[0], " ".join("-" * w for w in sizes), *out[1:]]
         i = end
     return "\n".join(lines)
@@ -460,7 +461,9 @@ def replace_version(text: str) -> str:
     return _plain_replace(retabulate(text, _plain_replace))
 
 
-def _version(fork: Outcome, stock: Outcome, step: int | None) -> tuple[Outcome, Outcome]:
+def _version(
+    fork: Outcome, stock: Outcome, step: int | None
+) -> tuple[Outcome, Outcome]:
     fork = fork.clone()
     seen = False
     for i in _steps(fork, step):
@@ -519,6 +522,55 @@ def _help_option(
     return fork, stock
 
 
+# -- the check-wheel command ----------------------------------------------------------
+
+_CHECK_WHEEL_LISTED = re.compile(
+    r"^  check-wheel +Check whether wheel files can load on this host\.\n", re.M
+)
+
+
+def _check_wheel_listed(
+    fork: Outcome, stock: Outcome, step: int | None
+) -> tuple[Outcome, Outcome]:
+    fork = fork.clone()
+    for i in _steps(fork, step):
+        f, s = fork.steps[i], stock.steps[i]
+        m = _CHECK_WHEEL_LISTED.search(f.stdout)
+        _require(m is not None, "pip --help does not list check-wheel", f)
+        assert m is not None
+        _require("check-wheel" not in s.stdout, "stock lists check-wheel", s)
+        f.stdout = f.stdout.replace(m.group(0), "", 1)
+    return fork, stock
+
+
+def _check_wheel_unknown_to_stock(
+    fork: Outcome, stock: Outcome, step: int | None
+) -> tuple[Outcome, Outcome]:
+    """``pip check-wheel`` is the fork's own command: stock pip exits 1 with
+    'unknown command'. The fork's verdict on the glibc host is checked here."""
+    fork, stock = fork.clone(), stock.clone()
+    for i in _steps(fork, step):
+        f, s = fork.steps[i], stock.steps[i]
+        _require(
+            f.returncode == 0
+            and re.fullmatch(
+                r"(\S+\.whl: can load on this host \(glibc [\d.]+ \(x86_64\)\)\n)+",
+                f.stdout,
+            )
+            is not None,
+            "pip check-wheel did not say the wheels can load on this glibc host",
+            f,
+        )
+        _require(
+            s.returncode == 1 and 'ERROR: unknown command "check-wheel"' in s.stderr,
+            "stock pip did not refuse check-wheel as an unknown command",
+            s,
+        )
+        for r in (f, s):
+            r.returncode, r.stdout, r.stderr = 0, "<command difference>\n", ""
+    return fork, stock
+
+
 # -- the self version check -----------------------------------------------------------
 
 _NOTICE = re.compile(
@@ -545,7 +597,9 @@ def _self_version_check(
 # -- pip's own distribution metadata --------------------------------------------------
 
 
-_PIP_DIRECT_URL = re.compile(r"^pip @ file://(?P<path>\S+)\.whl#sha256=[0-9a-f]{64}$", re.M)
+_PIP_DIRECT_URL = re.compile(
+    r"^pip @ file://(?P<path>\S+)\.whl#sha256=[0-9a-f]{64}$", re.M
+)
 
 
 def _pip_metadata(
@@ -575,7 +629,9 @@ def _pip_metadata(
                 m = _PIP_DIRECT_URL.search(r.stdout)
                 _require(
                     m is not None
-                    and m["path"].endswith(f"pip-{version.replace('+', '%2B')}-py3-none-any"),
+                    and m["path"].endswith(
+                        f"pip-{version.replace('+', '%2B')}-py3-none-any"
+                    ),
                     f"pip freeze --all does not name pip {version}'s wheel",
                     r,
                 )
@@ -636,8 +692,7 @@ def _option_unknown_to_stock(
         f, s = fork.steps[i], stock.steps[i]
         _require(f.returncode == 0, "the fork refused --skip-wheel-abi-check", f)
         _require(
-            s.returncode == 2
-            and "no such option: --skip-wheel-abi-check" in s.stderr,
+            s.returncode == 2 and "no such option: --skip-wheel-abi-check" in s.stderr,
             "stock pip did not refuse --skip-wheel-abi-check as unknown",
             s,
         )
@@ -671,9 +726,7 @@ def _musllinux_expansion(
     assert saved is not None
     name = saved.group(1).rsplit("/", 1)[-1]
     for tree in fork.trees.values():
-        _require(
-            name in tree, f"{name} is not in the fork's download dir", f
-        )
+        _require(name in tree, f"{name} is not in the fork's download dir", f)
         del tree[name]
     return fork, stock
 
@@ -704,8 +757,11 @@ def _debug_musllinux_expansion(
         s,
     )
     f.stdout = re.sub(
-        r"^Compatible tags: \d+", f"Compatible tags: {count(s.stdout)}", f.stdout,
-        count=1, flags=re.M,
+        r"^Compatible tags: \d+",
+        f"Compatible tags: {count(s.stdout)}",
+        f.stdout,
+        count=1,
+        flags=re.M,
     )
     return fork, stock
 
@@ -765,6 +821,18 @@ DIFFERENCES: dict[str, IntendedDifference] = {
             "Every command's --help lists the fork's general option "
             "--skip-wheel-abi-check (patch point cmdoptions.general_group).",
             _help_option,
+        ),
+        IntendedDifference(
+            "help-check-wheel-command",
+            "pip --help lists the fork's own command check-wheel (patch point "
+            "pip._internal.commands.commands_dict).",
+            _check_wheel_listed,
+        ),
+        IntendedDifference(
+            "check-wheel-unknown-to-stock",
+            "pip check-wheel (will these wheels load here?) is the fork's own "
+            "command: stock pip exits 1 with 'unknown command'.",
+            _check_wheel_unknown_to_stock,
         ),
         IntendedDifference(
             "self-version-check-silenced",

@@ -47,7 +47,7 @@ from tests.lib.loaders import (
 )
 
 MUSL = HostLibc("musl", (1, 2, 3), "x86_64", loader="/nonexistent/ld-musl.so.1")
-MUSL_124 = dataclasses.replace(MUSL, version=(1, 2, 4))
+MUSL_124 = MUSL._replace(version=(1, 2, 4))
 GLIBC = HostLibc("glibc", (2, 36), "x86_64")
 OLD_GLIBC = HostLibc("glibc", (2, 17), "x86_64")
 
@@ -196,7 +196,7 @@ def test_packed_relative_relocations_need_musl_124(tmp_path: Path) -> None:
         "`pkg.libs/librelr.so` uses packed relative relocations (DT_RELR), which "
         "musl's loader applies from 1.2.4 on; this host has musl 1.2.3"
     )
-    newer = dataclasses.replace(MUSL, version=(1, 2, 4))
+    newer = MUSL._replace(version=(1, 2, 4))
     assert wheel_abi_problems(abi(relr), newer, EXPORTS_123) == ()
     plain = dataclasses.replace(relr, uses_relr=False)
     assert wheel_abi_problems(abi(plain), MUSL, EXPORTS_123) == ()
@@ -237,7 +237,7 @@ def test_missing_symbol_names_symbol_and_releases() -> None:
 def test_many_missing_symbols_make_one_message() -> None:
     newer = {"statx", "preadv2", "pwritev2", "qsort_r", "gettid", "reallocarray"}
     wheel = abi(member(undefined=frozenset(newer | {"malloc"})))
-    host = dataclasses.replace(MUSL, version=(1, 2, 1))
+    host = MUSL._replace(version=(1, 2, 1))
     (problem,) = wheel_abi_problems(wheel, host, frozenset({"malloc"}))
     assert set(problem.symbols) == newer
     # Newest first.
@@ -287,7 +287,7 @@ def test_long_lfs64_alias_is_not_remapped_by_124() -> None:
 
 
 def test_lfs64_remapping_inferred_when_the_release_is_unknown() -> None:
-    unknown = dataclasses.replace(MUSL, version=None)
+    unknown = MUSL._replace(version=None)
     wheel = abi(member(undefined=frozenset({"stat64"})))
     # The libc exports no LFS64 alias: a 1.2.4+ one, whose loader remaps.
     assert wheel_abi_problems(wheel, unknown, EXPORTS_124) == ()
@@ -319,7 +319,7 @@ def test_bundled_libraries_count_transitively_and_are_checked_too() -> None:
         defined=frozenset({"statx"}),
         undefined=frozenset({"gettid"}),
     )
-    host = dataclasses.replace(MUSL, version=(1, 2, 1))
+    host = MUSL._replace(version=(1, 2, 1))
     problems = wheel_abi_problems(abi(ext, liba, libb), host, frozenset({"malloc"}))
     assert [(p.member, p.symbols) for p in problems] == [
         ("pkg.libs/libb.so", ("gettid",))
@@ -343,11 +343,11 @@ def test_without_host_exports_the_table_decides() -> None:
     (problem,) = wheel_abi_problems(wheel, MUSL, None)
     assert problem.symbols == ("statx",)
     assert (
-        wheel_abi_problems(wheel, dataclasses.replace(MUSL, version=(1, 2, 5)), None)
+        wheel_abi_problems(wheel, MUSL._replace(version=(1, 2, 5)), None)
         == ()
     )
     assert (
-        wheel_abi_problems(wheel, dataclasses.replace(MUSL, version=None), None) == ()
+        wheel_abi_problems(wheel, MUSL._replace(version=None), None) == ()
     )
 
 
@@ -379,7 +379,7 @@ def test_machine_mismatch() -> None:
     wheel = abi(member(arch="i386", elf_class=32))
     assert kinds(wheel_abi_problems(wheel, GLIBC, None)) == ["machine"]
     # And the other way round.
-    i686 = dataclasses.replace(GLIBC, arch="i686")
+    i686 = GLIBC._replace(arch="i686")
     assert kinds(wheel_abi_problems(abi(member(libc="glibc")), i686, None)) == [
         "machine"
     ]

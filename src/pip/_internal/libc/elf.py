@@ -17,11 +17,17 @@ Bad input raises :class:`ElfError` and nothing else.
 from __future__ import annotations
 
 import os
-import stat
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
+
+from pip._internal.libc.elf_ident import (
+    HEADER_MAX_BYTES,
+    ElfError,
+    ElfTruncatedError,
+    read_file_prefix,
+)
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -42,9 +48,6 @@ __all__ = [
 
 #: How much of a file :func:`read_elf` reads unless told otherwise.
 DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
-#: How much :func:`read_elf_header` reads: the ELF header, program headers and
-#: ``PT_INTERP`` sit in the first page of every file a linker writes.
-HEADER_MAX_BYTES: Final = 64 * 1024
 MAX_PROGRAM_HEADERS: Final = 4096
 MAX_SECTION_HEADERS: Final = 65_535
 MAX_DYNAMIC_ENTRIES: Final = 100_000
@@ -139,23 +142,6 @@ _WIDE_HASH_MACHINES: Final = frozenset({EM_S390, EM_ALPHA})
 
 
 # -- errors -----------------------------------------------------------------
-
-
-class ElfError(Exception):
-    """The input is not an ELF file this reader can make sense of."""
-
-
-class ElfTruncatedError(ElfError):
-    """Something needed lies beyond the bytes given.
-
-    The input may be a prefix of a larger file (for example the first bytes of
-    a compressed wheel member): ``needed`` tells how many bytes from the start
-    would have been enough for the part that failed.
-    """
-
-    def __init__(self, message: str, needed: int) -> None:
-        super().__init__(message)
-        self.needed = needed
 
 
 # -- results ----------------------------------------------------------------
@@ -933,69 +919,6 @@ def _parse(data: memoryview, *, symbols: bool, dynamic: bool) -> ElfFile:
         symbols=_read_symbols(image, header, dyn, strings, needs) if symbols else (),
         version_needs=needs.files,
     )
-
-
-def _reason(exc: Exception) -> str:
-    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-
-
-# O_NONBLOCK and friends are POSIX-only; pip also runs on Windows, where
-# there are no FIFOs to guard against.
-_OPEN_FLAGS: Final = (
-    os.O_RDONLY
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_NOCTTY", 0)
-    | getattr(os, "O_BINARY", 0)
-)
-
-
-def read_file_prefix(path: str | os.PathLike[str], max_bytes: int) -> bytes:
-    """Up to ``max_bytes`` of the regular file ``path``.
-
-    Directories, FIFOs and devices are refused before they are opened, and
-    the open itself cannot block on a FIFO swapped in after that check.
-    Raises :class:`ElfError` for anything that is not a readable regular file.
-    """
-    if max_bytes < 1:
-        raise ValueError("max_bytes must be positive")
-    name = os.fsdecode(path)
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        raise ElfError(f"cannot stat {name!r}: {_reason(exc)}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise ElfError(f"not a regular file: {name!r}")
-    try:
-        # O_NONBLOCK: if a FIFO is swapped in after the stat, open() and
-        # read() return at once instead of waiting for a writer.
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        raise ElfError(f"cannot open {name!r}: {_reason(exc)}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ElfError(f"not a regular file: {name!r}")
-        # Only what fstat promised, so a file growing meanwhile cannot make
-        # this read more than max_bytes; os.read returns short only at EOF
-        # or past 2 GiB, hence the loop.
-        want = min(st.st_size, max_bytes)
-        data = os.read(fd, want)
-        if len(data) < want:
-            chunks = [data]
-            got = len(data)
-            while got < want:
-                chunk = os.read(fd, want - got)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                got += len(chunk)
-            data = b"".join(chunks)
-        return data
-    except OSError as exc:
-        raise ElfError(f"cannot read {name!r}: {_reason(exc)}") from None
-    finally:
-        os.close(fd)
 
 
 def read_elf(

@@ -17,10 +17,9 @@ import os
 import re
 import sys
 import sysconfig
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from pip._internal.libc.elf import ElfError, ElfFile, read_elf_header
+from pip._internal.libc.elf_ident import ElfError, ElfIdent, read_ident
 from pip._internal.libc.musl_version import read_musl_version
 
 LibcFamily = Literal["musl", "glibc", "static", "unknown"]
@@ -46,9 +45,12 @@ _MUSL_LOADER = re.compile(r"(^|/)ld-musl-[^/]+\.so\.1$")
 _GLIBC_LOADER = re.compile(r"(^|/)(ld-linux[^/]*|ld64|ld)\.so\.\d+$")
 
 
-@dataclass(frozen=True)
-class HostLibc:
-    """The C library of an interpreter, and how that was found out."""
+class HostLibc(NamedTuple):
+    """The C library of an interpreter, and how that was found out.
+
+    A NamedTuple rather than a dataclass: it is built on pip's start-up path,
+    where importing ``dataclasses`` would cost more than the detection itself.
+    """
 
     family: LibcFamily
     version: tuple[int, ...] | None = None
@@ -80,7 +82,7 @@ class HostLibc:
         return f"{self.family} libc"
 
 
-def tag_arch(elf: ElfFile, sysconfig_arch: str) -> str | None:
+def tag_arch(elf: ElfIdent, sysconfig_arch: str) -> str | None:
     """The wheel-tag architecture of an interpreter binary.
 
     The ELF class and machine decide, not ``uname``: a 32-bit userland on a 64-bit
@@ -137,7 +139,7 @@ def _glibc_version() -> tuple[int, ...] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def read_interpreter_elf(executable: str | None) -> tuple[str, ElfFile] | str:
+def read_interpreter_elf(executable: str | None) -> tuple[str, ElfIdent] | str:
     """The interpreter's ELF image: ``(path, elf)``, or why none could be read."""
     problems = []
     for candidate in (executable, PROC_SELF_EXE):
@@ -145,7 +147,7 @@ def read_interpreter_elf(executable: str | None) -> tuple[str, ElfFile] | str:
             problems.append("sys.executable is empty")
             continue
         try:
-            return candidate, read_elf_header(candidate)
+            return candidate, read_ident(candidate)
         except ElfError as exc:
             problems.append(f"{candidate}: {exc}")
     return "; ".join(problems)

@@ -35,10 +35,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from typing import Final, Literal
 
-from pip._internal.libc.elf import PF_W, PT_LOAD, ElfError, parse_elf, read_file_prefix
+from pip._internal.libc.elf_ident import PF_W, ElfError, parse_ident, read_file_prefix
 
 __all__ = [
     "MuslVersion",
@@ -96,16 +95,16 @@ def _read_only_ranges(data: bytes | memoryview) -> list[tuple[int, int]] | None:
     """File ranges of the image's non-writable PT_LOAD segments, clipped to
     the data and to MAX_IMAGE_BYTES in total; None if it is not ELF."""
     try:
-        elf = parse_elf(data, symbols=False, dynamic=False)
+        ident = parse_ident(data)
     except ElfError:
         return None
     ranges: list[tuple[int, int]] = []
     budget = MAX_IMAGE_BYTES
-    for seg in elf.segments:
-        if seg.type != PT_LOAD or seg.flags & PF_W:
+    for offset, filesz, flags in ident.loads:
+        if flags & PF_W:
             continue
-        start = min(seg.offset, len(data))
-        end = min(seg.offset + seg.filesz, len(data), start + budget)
+        start = min(offset, len(data))
+        end = min(offset + filesz, len(data), start + budget)
         if end > start:
             ranges.append((start, end))
             budget -= end - start
@@ -147,6 +146,8 @@ def musl_version_by_running(
     Meant for the host's own loader (the one already running this process),
     not for files from elsewhere: it executes ``loader_path``.
     """
+    import subprocess  # only on this fallback path: pip start-up stays lean
+
     try:
         # An absolute path: a bare name must not turn into a PATH lookup.
         executable = os.path.abspath(os.fspath(loader_path))

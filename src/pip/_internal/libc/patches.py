@@ -40,6 +40,10 @@ def is_pure_wheel(filename: str) -> bool:
     return _wheel_platforms(filename) == {"any"}
 
 
+def is_manylinux_wheel(filename: str) -> bool:
+    return all(p.startswith("manylinux") for p in _wheel_platforms(filename))
+
+
 def has_generic_linux_tag(filename: str) -> bool:
     return any(p.startswith("linux_") for p in _wheel_platforms(filename))
 
@@ -76,12 +80,15 @@ def musl_custom_platforms(
 
     @functools.wraps(get_custom_platforms)
     def wrapper(arch: str) -> list[str]:
-        from pip._internal.exceptions import CommandError
         from pip._internal.libc.tags import InvalidMuslPlatform, expand_musl_platform
 
         try:
             expanded = expand_musl_platform(arch)
         except InvalidMuslPlatform as exc:
+            # Imported here only: pip.exceptions pulls in rich, and this runs
+            # on the tag-computation path.
+            from pip._internal.exceptions import CommandError
+
             raise CommandError(str(exc)) from None
         if expanded is not None:
             return expanded
@@ -95,13 +102,14 @@ def validate_musl_platforms(make_target_python: _F) -> _F:
 
     @functools.wraps(make_target_python)
     def wrapper(options: Values) -> Any:
-        from pip._internal.exceptions import CommandError
         from pip._internal.libc.tags import InvalidMuslPlatform, expand_musl_platform
 
         for platform in getattr(options, "platforms", None) or ():
             try:
                 expand_musl_platform(platform)
             except InvalidMuslPlatform as exc:
+                from pip._internal.exceptions import CommandError
+
                 raise CommandError(str(exc)) from None
         return make_target_python(options)
 
@@ -294,6 +302,11 @@ def abi_checked_preparation(prepare: _F) -> _F:
             link = req.link
             if is_pure_wheel(link.filename):
                 break  # no binaries to check; nothing to open
+            if host.family == "glibc" and is_manylinux_wheel(link.filename):
+                # auditwheel verified these against the tag's glibc policy, and
+                # the ranking keeps them off musl: reading them again buys
+                # nothing but time.
+                break
             from pip._internal.libc.install_check import (
                 NoLoadableFile,
                 WheelCannotLoadHere,
