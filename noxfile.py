@@ -145,15 +145,18 @@ def benchmarks(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def fuzz(session: nox.Session) -> None:
     """Fuzz the ELF reader and the wheel inspector for a fixed budget."""
+    setup_system(session)  # the seeds are compiled with gcc and musl-gcc
     install_fork(session)
-    session.run("python", "-m", "pip", "install", "--quiet", "hypothesis", "pytest")
+    session.run("python", "-m", "pip", "install", "--quiet", "hypothesis", "pytest",
+                "atheris")
     budget = os.environ.get("PIP_MUSL_FUZZ_SECONDS", "60")
     session.run("python", str(ROOT / "tools" / "fuzz.py"), "--seconds", budget)
 
 
 @nox.session(python=False)
 def ci(session: nox.Session) -> None:
-    """What .ci/run runs: lint, docs and the whole test suite."""
+    """What .ci/run runs: lint, docs, the whole test suite and a short fuzz run."""
     session.notify("lint")
     session.notify("docs")
     session.notify("tests")
+    session.notify("fuzz")

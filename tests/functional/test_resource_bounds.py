@@ -267,7 +267,10 @@ def _dist_info(project: str, tag: str) -> dict[str, bytes]:
     return files
 
 
-TAG = "cp311-cp311-manylinux_2_17_x86_64"
+# The generic tag: on glibc the fork trusts manylinux wheels (auditwheel checked
+# them) and opens only generic linux_<arch> ones, so that is what the
+# adversaries carry to reach the check through pip.
+TAG = "cp311-cp311-linux_x86_64"
 BOMB_SIZE = 6 * GiB
 
 PLAIN_C = "int rb_value(void) { return 42; }\n"
@@ -294,7 +297,7 @@ ADVERSARIES = (
     Adversary(
         "rb-corrupt",
         "pip-error",
-        "rb_corrupt-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "rb_corrupt-1.0-cp311-cp311-linux_x86_64.whl",
     ),
 )
 
@@ -369,7 +372,7 @@ def adversaries() -> Path:
                 f"{tool} is missing (Debian: apt-get install gcc musl-tools)",
                 pytrace=False,
             )
-    version = "v2"  # bump when the adversaries change
+    version = "v3"  # bump when the adversaries change
     dest = cache_dir() / "wheels" / f"resource-bounds-{version}"
     if not (dest / ".complete").exists():
         tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
@@ -554,26 +557,6 @@ def test_fifo_as_sys_executable(fork_venv: Venv, tmp_path: Path) -> None:
     # Falls back to /proc/self/exe, the real (glibc) interpreter.
     assert found["family"] == "glibc", found
     assert found["interpreter"] == "/proc/self/exe", found
-
-
-def test_fifo_as_sys_executable_in_pip_debug(fork_venv: Venv, tmp_path: Path) -> None:
-    """End to end: the libc section and the tags. (Upstream's tag code asks
-    packaging for the musl version of ``sys.executable``, which opens it: on a
-    FIFO that open blocks unless the fork answers first.)"""
-    fifo = _fifo(tmp_path / "python3")
-    code = f"""\
-        import sys
-        sys.executable = {str(fifo)!r}
-        from pip._internal.cli.main import main
-        sys.exit(main(["debug", "--verbose"]))
-    """
-    result = run_limited(
-        fork_venv.python, code, memory=PIP_MEMORY, cpu=PIP_CPU, wall=30, tmp=tmp_path
-    )
-    assert result.returncode == 0, result.describe()
-    assert_within(result, cpu=10, wall=30)
-    assert "  family: glibc" in result.stdout, result.describe()
-    assert "  interpreter read: /proc/self/exe" in result.stdout, result.describe()
 
 
 def test_character_device_as_sys_executable(fork_venv: Venv, tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ def musl_only_links(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return links
 
 
-def _download_for(venv: Venv, links: Path, dest: Path, *platforms: str):  # noqa: ANN202
+def _download_for(venv: Venv, links: Path, dest: Path, *platforms: str):
     """`pip download` of muslprobe for CPython 3.11 on the given platforms."""
     options = [arg for platform in platforms for arg in ("--platform", platform)]
     return venv.pip("download", "--no-index", "--find-links", str(links),

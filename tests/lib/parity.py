@@ -853,7 +853,9 @@ DIFFERENCES: dict[str, IntendedDifference] = {
         IntendedDifference(
             "abi-check-verbose-verdict",
             "pip install -v logs the install-time check's verdict for each "
-            "binary wheel ('Wheel ABI check: … can load on this host (glibc …)').",
+            "binary wheel it opens ('Wheel ABI check: … can load on this host "
+            "(glibc …)'); on glibc that is generic linux_<arch> wheels, since "
+            "manylinux wheels are trusted there.",
             _abi_check_verbose,
         ),
         IntendedDifference(

@@ -70,9 +70,10 @@ class CheckWheelCommand(Command):
                 if host.arch is not None and abi.members:
                     deserved = deserved_musllinux(abi, host.arch)
                     if deserved is not None:
+                        # For wheel authors: the tag its libc use really needs.
                         write_output(
-                            "its binaries need musl >= %d.%d (musllinux_%d_%d)",
-                            *deserved,
+                            "the oldest musllinux tag its libc symbols allow: "
+                            "musllinux_%d_%d",
                             *deserved,
                         )
                 for member in abi.members:

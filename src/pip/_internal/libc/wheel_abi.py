@@ -521,8 +521,25 @@ def _open_archive(path: str | os.PathLike[str]) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         raise WheelAbiError(f"{name} is not a valid zip archive: {exc}") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise WheelAbiError(f"cannot read {name} as a zip archive: {exc}") from None
+    except (OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+        # NotImplementedError: "zip file version 25.5" and friends.
+        raise WheelAbiError(
+            f"cannot read {name} as a zip archive: {printable(str(exc))}"
+        ) from None
+
+
+def printable(text: str) -> str:
+    """``text`` safe for one line of pip's output: member names come from the
+    wheel, and a hostile one must not inject lines or terminal escapes."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _lzma_errors() -> tuple[type[Exception], ...]:
+    try:
+        import lzma  # optional in minimal interpreter builds
+    except ImportError:
+        return ()
+    return (lzma.LZMAError,)
 
 
 # What reading a member may raise when the archive is damaged: a bad local
@@ -537,6 +554,7 @@ _ARCHIVE_ERRORS: Final = (
     NotImplementedError,
     RuntimeError,
     ValueError,
+    *_lzma_errors(),
 )
 
 
@@ -618,7 +636,8 @@ def inspect_wheel(
 def _inspect_archive(
     archive: zipfile.ZipFile, wheel: str, limits: InspectionLimits
 ) -> WheelAbi:
-    infos = archive.infolist()
+    # An empty member name is nothing to load (and ZipInfo.is_dir fails on it).
+    infos = [i for i in archive.infolist() if i.filename]
     by_name = [i for i in infos if not i.is_dir() and is_loadable_name(i.filename)]
     others = [
         i for i in infos if not is_loadable_name(i.filename) and _worth_sniffing(i)
@@ -642,7 +661,7 @@ def _inspect_archive(
         del candidates[limits.max_opened_members :]
     elf_seen = 0
     for info, found_by in candidates:
-        name = info.filename
+        name = printable(info.filename)
         if budget.left <= 0 or budget.symbols_left <= 0:
             if found_by == "name":
                 spent = "read" if budget.left <= 0 else "symbol"
@@ -666,7 +685,7 @@ def _inspect_archive(
                 outcome = _read_member(stream, info.file_size, limits, budget)
         except _ARCHIVE_ERRORS as exc:
             raise WheelAbiError(
-                f"{wheel} is a damaged zip archive ({name}): {exc}"
+                f"{wheel} is a damaged zip archive ({name}): {printable(str(exc))}"
             ) from None
         if not isinstance(outcome, _NotElf):
             elf_seen += 1
