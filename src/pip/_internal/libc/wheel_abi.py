@@ -546,7 +546,7 @@ def _lzma_errors() -> tuple[type[Exception], ...]:
 # header, a broken deflate stream, a CRC mismatch at the end of a member read
 # whole, unsupported compression or encryption. pip cannot install such a
 # wheel either, so it is an error about the archive, not a verdict.
-_ARCHIVE_ERRORS: Final = (
+_ARCHIVE_ERRORS: Final[tuple[type[Exception], ...]] = (
     zipfile.BadZipFile,
     zlib.error,
     EOFError,
@@ -1206,7 +1206,7 @@ def deserved_musllinux(abi: WheelAbi, arch: str) -> tuple[int, int] | None:
     left = _not_bundled(_Linkage.of(members), wanted)
     needs = [musllinux_needed_for(symbols, arch) for symbols in left.values()]
     if any(m.uses_relr and m.libc != "glibc" for m in members):
-        needs.append(MUSL_RELR_RELEASE[:2])  # type: ignore[arg-type]
+        needs.append((MUSL_RELR_RELEASE[0], MUSL_RELR_RELEASE[1]))
     return max((n for n in needs if n is not None), default=None)
 
 
