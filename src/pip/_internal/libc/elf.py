@@ -22,8 +22,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+# The identity part (constants, errors, the bounded file read) is shared with
+# the start-up path's lean reader.
 from pip._internal.libc.elf_ident import (
+    ELF_MAGIC,
+    ELFCLASS32,
+    ELFCLASS64,
+    ELFDATA2LSB,
+    ELFDATA2MSB,
     HEADER_MAX_BYTES,
+    MAX_PROGRAM_HEADERS,
+    PT_INTERP,
+    PT_LOAD,
     ElfError,
     ElfTruncatedError,
     read_file_prefix,
@@ -48,7 +58,6 @@ __all__ = [
 
 #: How much of a file :func:`read_elf` reads unless told otherwise.
 DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
-MAX_PROGRAM_HEADERS: Final = 4096
 MAX_SECTION_HEADERS: Final = 65_535
 MAX_DYNAMIC_ENTRIES: Final = 100_000
 MAX_SYMBOLS: Final = 1_000_000
@@ -60,11 +69,6 @@ MAX_VERSION_NAMES: Final = 100_000
 
 # -- ELF constants (System V gABI, Linux) ------------------------------------
 
-ELF_MAGIC: Final = b"\x7fELF"
-ELFCLASS32: Final = 1
-ELFCLASS64: Final = 2
-ELFDATA2LSB: Final = 1
-ELFDATA2MSB: Final = 2
 
 ET_NONE: Final = 0
 ET_REL: Final = 1
@@ -73,12 +77,9 @@ ET_DYN: Final = 3
 ET_CORE: Final = 4
 
 PT_NULL: Final = 0
-PT_LOAD: Final = 1
 PT_DYNAMIC: Final = 2
-PT_INTERP: Final = 3
 
 PF_X: Final = 0x1
-PF_W: Final = 0x2
 PF_R: Final = 0x4
 
 # e_phnum value meaning "the real count is elsewhere": far beyond our cap anyway.
