@@ -44,7 +44,6 @@ from typing import IO, Final, Literal
 
 from pip._internal.libc.elf import (
     DT_RELR,
-    ELF_MAGIC,
     ET_DYN,
     ET_EXEC,
     STB_WEAK,
@@ -54,6 +53,7 @@ from pip._internal.libc.elf import (
     parse_elf,
     read_elf,
 )
+from pip._internal.libc.elf_ident import ELF_MAGIC
 from pip._internal.libc.host import HostLibc
 from pip._internal.libc.musl_symbols import (
     first_musl_release,
