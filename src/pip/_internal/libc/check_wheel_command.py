@@ -35,9 +35,6 @@ class CheckWheelCommand(Command):
     usage = "%prog [options] <wheel file> ..."
     ignore_require_venv = True
 
-    def add_options(self) -> None:
-        pass
-
     def run(self, options: Values, args: list[str]) -> int:
         if not args:
             self.parser.print_usage()

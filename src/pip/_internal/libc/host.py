@@ -13,7 +13,6 @@ edge that pip's code calls. Neither ever raises: anything unexpected gives famil
 from __future__ import annotations
 
 import functools
-import os
 import re
 import sys
 import sysconfig
@@ -227,4 +226,4 @@ def _detect(
 @functools.cache
 def host_libc() -> HostLibc:
     """The running interpreter's libc, detected once per process."""
-    return detect_host_libc(sys.executable or os.environ.get("PYTHONEXECUTABLE"))
+    return detect_host_libc(sys.executable)
