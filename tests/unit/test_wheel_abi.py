@@ -26,16 +26,16 @@ from pip._internal.libc.wheel_abi import (
     InspectionLimits,
     WheelAbi,
     WheelAbiError,
-    _reachable,
     deserved_musllinux,
     elf_member_from,
-    glibc_version_of,
     host_libc_exports,
     inspect_wheel,
-    is_loadable_name,
     libc_link_of,
     wheel_abi_problems,
 )
+from pip._internal.libc.elf_summary import glibc_version_of
+from pip._internal.libc.linkage import reachable
+from pip._internal.libc.wheel_archive import is_loadable_name
 from tests.lib.elfbuild import symbol_flood_elf, write_wheel
 from tests.lib.loaders import (
     EM_AARCH64,
@@ -655,17 +655,17 @@ def _closure_by_search(edges: list[list[int]]) -> list[int]:
     )
 )
 def test_reachability_matches_a_plain_search(edges: list[list[int]]) -> None:
-    assert _reachable(edges) == _closure_by_search(edges)
+    assert reachable(edges) == _closure_by_search(edges)
 
 
 def test_reachability_of_a_long_chain_and_a_big_cycle() -> None:
     count = 5000
     chain = [[i + 1] for i in range(count - 1)] + [[]]
-    reach = _reachable(chain)
+    reach = reachable(chain)
     assert reach[0] == (1 << count) - 1
     assert reach[-1] == 1 << (count - 1)
     cycle = [[(i + 1) % count] for i in range(count)]
-    assert set(_reachable(cycle)) == {(1 << count) - 1}
+    assert set(reachable(cycle)) == {(1 << count) - 1}
 
 
 def test_crafted_linkage_graph_stays_cheap() -> None:

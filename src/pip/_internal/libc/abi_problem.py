@@ -1,0 +1,45 @@
+"""One reason a wheel cannot load on a host, and the words shared by all reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from pip._internal.libc.host import HostLibc
+
+ProblemKind = Literal[
+    "machine",
+    "libc-family",
+    "glibc-version",
+    "missing-symbol",
+    "loader-feature",
+    "malformed",
+]
+
+# Listed missing symbols per problem message; the rest are counted.
+LISTED_SYMBOLS: Final = 5
+
+
+@dataclass(frozen=True)
+class AbiProblem:
+    """A reason the wheel cannot load on the host, in one line."""
+
+    member: str
+    kind: ProblemKind
+    message: str
+    #: The missing symbols (kind ``missing-symbol``), most telling first.
+    symbols: tuple[str, ...] = ()
+    #: The libc release that would do, when one would (``(1, 2, 5)``).
+    required_version: tuple[int, ...] | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def version_text(version: Iterable[int]) -> str:
+    return ".".join(map(str, version))
+
+
+def host_text(host: HostLibc) -> str:
+    return f"{host.family} {host.version_text}"

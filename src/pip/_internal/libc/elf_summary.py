@@ -1,0 +1,203 @@
+"""What the dynamic loader would learn from one ELF file of a wheel (pure).
+
+:func:`elf_member_from` turns a parsed :class:`~pip._internal.libc.elf.ElfFile`
+into an :class:`ElfMember`: machine, libc family and the evidence for it,
+DT_NEEDED, search paths, the symbols it binds and exports, the newest glibc
+symbol version it needs, and whether it uses packed relative relocations.
+Nothing here reads files or knows about hosts.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from pip._internal.libc.elf import DT_RELR, ET_DYN, ET_EXEC, STB_WEAK, ElfFile
+
+LibcLink = Literal["musl", "glibc"]
+FoundBy = Literal["name", "content"]
+
+
+@dataclass(frozen=True)
+class ElfMember:
+    """What the dynamic loader would learn from one ELF file of a wheel."""
+
+    #: Path inside the archive.
+    name: str
+    #: ``uname -m`` spelling from the ELF header (``x86_64``, ``i386``, ``arm``).
+    arch: str
+    elf_class: int
+    byte_order: str
+    elf_type: int
+    #: PT_INTERP (executables only).
+    interpreter: str | None
+    #: The C library it links, or None when it links none (static executables,
+    #: or modules that rely on the interpreter's libc symbols alone).
+    libc: LibcLink | None
+    #: What told the libc: ``libc.so.6``, ``GLIBC_2.17 symbol versions``, ...
+    libc_evidence: str
+    needed: tuple[str, ...]
+    soname: str | None
+    rpath: tuple[str, ...]
+    runpath: tuple[str, ...]
+    #: Undefined symbols the loader must bind (non-weak).
+    undefined: frozenset[str]
+    #: Weak undefined symbols: left at zero when missing, loading goes on.
+    weak_undefined: frozenset[str]
+    #: Symbols this file exports (for bundled libraries).
+    defined: frozenset[str]
+    #: The newest ``GLIBC_x.y`` version it needs, as numbers.
+    glibc_version: tuple[int, ...] | None
+    #: Symbols bound to that newest version, sorted.
+    glibc_version_symbols: tuple[str, ...]
+    #: How it was found: its name (``*.so``, ``*.libs/``, ``*.data/scripts/``)
+    #: or its ``\\x7fELF`` magic.
+    found_by: FoundBy = "name"
+    #: Packed relative relocations (DT_RELR): musl's loader applies them only
+    #: from 1.2.4 on; an older one silently leaves them undone and the process
+    #: crashes on first use.
+    uses_relr: bool = False
+
+    @property
+    def is_loadable(self) -> bool:
+        return self.elf_type in (ET_DYN, ET_EXEC)
+
+
+@dataclass(frozen=True)
+class MalformedMember:
+    """A member named like a loadable file that starts like ELF but cannot load."""
+
+    name: str
+    reason: str
+
+
+# Alpine's (and musllinux wheels') libc SONAME; musl-gcc elsewhere links the
+# bare ``libc.so``.
+_MUSL_NEEDED: Final = re.compile(r"libc\.musl-[A-Za-z0-9_]+\.so\.1")
+# glibc's libraries with a SONAME of their own; musl has only libc.so.
+_GLIBC_NEEDED: Final = frozenset(
+    {
+        "libc.so.6",
+        "libc.so.6.1",
+        "libm.so.6",
+        "libm.so.6.1",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+        "libutil.so.1",
+        "libanl.so.1",
+    }
+)
+# File names of glibc's loaders (matched against a path's last component).
+_GLIBC_LOADER: Final = re.compile(r"ld-linux[^/]*\.so\.\d+|ld64\.so\.\d+")
+_MUSL_LOADER_NAME: Final = re.compile(r"ld-musl-[^/]+\.so\.1")
+_GLIBC_VERSION: Final = re.compile(r"^GLIBC_(\d+(?:\.\d+)+)$")
+# Version names that are not numbers but still say which glibc is needed:
+# binaries with packed relative relocations (DT_RELR) need glibc 2.36.
+_GLIBC_SPECIAL_VERSIONS: Final[Mapping[str, tuple[int, ...]]] = {
+    "GLIBC_ABI_DT_RELR": (2, 36),
+}
+
+
+def unique_names(items: tuple[str, ...]) -> tuple[str, ...]:
+    # A repeated DT_NEEDED or search path means nothing more to the loader;
+    # keeping one copy also stops a crafted file's 100 000 entries naming one
+    # long string from being held once per entry.
+    return tuple(dict.fromkeys(items))
+
+
+def _is_glibc_loader(path: str) -> bool:
+    return _GLIBC_LOADER.fullmatch(posixpath.basename(path)) is not None
+
+
+def _is_musl_loader(path: str) -> bool:
+    return _MUSL_LOADER_NAME.fullmatch(posixpath.basename(path)) is not None
+
+
+def libc_link_of(elf: ElfFile) -> tuple[LibcLink | None, str]:
+    """The C library an ELF file links, and the evidence.
+
+    glibc markers win over musl ones: musl's loader never needs them, while a
+    glibc build may mention ``libc.so`` only by accident.
+    """
+    needed = unique_names(elf.needed)
+    for need in needed:
+        if need in _GLIBC_NEEDED or _is_glibc_loader(need):
+            return "glibc", f"`{need}`"
+    if elf.interpreter and _is_glibc_loader(elf.interpreter):
+        return "glibc", f"interpreter `{elf.interpreter}`"
+    for _file, versions in elf.version_needs:
+        for version in versions:
+            if version.startswith("GLIBC_"):
+                return "glibc", f"`{version}` symbol versions"
+    for need in needed:
+        if need == "libc.so" or _MUSL_NEEDED.fullmatch(need):
+            return "musl", f"`{need}`"
+    if elf.interpreter and _is_musl_loader(elf.interpreter):
+        return "musl", f"interpreter `{elf.interpreter}`"
+    return None, ""
+
+
+def glibc_version_of(version_name: str) -> tuple[int, ...] | None:
+    """``GLIBC_2.17`` -> ``(2, 17)``; None for other version names."""
+    special = _GLIBC_SPECIAL_VERSIONS.get(version_name)
+    if special is not None:
+        return special
+    match = _GLIBC_VERSION.match(version_name)
+    return tuple(int(p) for p in match[1].split(".")) if match else None
+
+
+def _newest_glibc_need(elf: ElfFile) -> tuple[tuple[int, ...] | None, tuple[str, ...]]:
+    # Every needed version counts, used by a symbol or not: glibc's loader
+    # checks each DT_VERNEED entry.
+    newest: tuple[int, ...] | None = None
+    newest_names: set[str] = set()
+    for _file, versions in elf.version_needs:
+        for name in versions:
+            version = glibc_version_of(name)
+            if version is None:
+                continue
+            if newest is None or version > newest:
+                newest, newest_names = version, {name}
+            elif version == newest:
+                newest_names.add(name)
+    symbols = sorted(
+        {s.name for s in elf.symbols if not s.defined and s.version in newest_names}
+    )
+    return newest, tuple(symbols)
+
+
+def elf_member_from(name: str, elf: ElfFile, found_by: FoundBy = "name") -> ElfMember:
+    """An :class:`ElfMember` from a parsed ELF file (pure)."""
+    libc, evidence = libc_link_of(elf)
+    glibc_version, glibc_symbols = _newest_glibc_need(elf)
+    undefined = {s.name for s in elf.symbols if not s.defined and s.name}
+    weak = {
+        s.name
+        for s in elf.symbols
+        if not s.defined and s.name and s.binding == STB_WEAK
+    }
+    return ElfMember(
+        name=name,
+        arch=elf.machine_name,
+        elf_class=elf.elf_class,
+        byte_order=elf.byte_order,
+        elf_type=elf.elf_type,
+        interpreter=elf.interpreter,
+        libc=libc,
+        libc_evidence=evidence,
+        needed=unique_names(elf.needed),
+        soname=elf.soname,
+        rpath=unique_names(elf.rpath),
+        runpath=unique_names(elf.runpath),
+        undefined=frozenset(undefined - weak),
+        weak_undefined=frozenset(weak),
+        defined=elf.defined_symbols,
+        glibc_version=glibc_version,
+        glibc_version_symbols=glibc_symbols,
+        found_by=found_by,
+        uses_relr=DT_RELR in elf.dynamic_tags,
+    )
