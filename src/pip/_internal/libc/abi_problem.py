@@ -15,6 +15,7 @@ ProblemKind = Literal[
     "missing-symbol",
     "loader-feature",
     "malformed",
+    "extension-suffix",
 ]
 
 # Listed missing symbols per problem message; the rest are counted.
@@ -32,6 +33,9 @@ class AbiProblem:
     symbols: tuple[str, ...] = ()
     #: The libc release that would do, when one would (``(1, 2, 5)``).
     required_version: tuple[int, ...] | None = None
+    #: The extension-module suffix this interpreter cannot import (kind
+    #: ``extension-suffix``): ``.cpython-311-x86_64-linux-gnu.so``.
+    suffix: str | None = None
 
     def __str__(self) -> str:
         return self.message

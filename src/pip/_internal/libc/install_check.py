@@ -8,13 +8,20 @@ version, and pip's diagnostic errors.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pip._internal.exceptions import DiagnosticPipError
 from pip._internal.libc.host import HostLibc, host_libc
-from pip._internal.libc.wheel_abi import AbiProblem, WheelAbiError, check_wheel_file
+from pip._internal.libc.verdict import Verdict
+from pip._internal.libc.wheel_abi import (
+    AbiProblem,
+    WheelAbiError,
+    check_wheel_file,
+    running_extension_suffixes,
+)
 
 if TYPE_CHECKING:
     from pip._internal.index.package_finder import PackageFinder
@@ -22,6 +29,8 @@ if TYPE_CHECKING:
     from pip._internal.req.req_install import InstallRequirement
 
 OFF_SWITCH = "--skip-wheel-abi-check"
+
+logger = logging.getLogger(__name__)
 
 
 def summarize(problems: Sequence[AbiProblem], limit: int = 3) -> str:
@@ -52,6 +61,47 @@ def wheel_problems(
     host = host_libc() if host is None else host
     stat = os.stat(path)
     return _problems_of(path, stat.st_size, stat.st_mtime_ns, host)
+
+
+def install_verdict(link: Link, path: str, host: HostLibc) -> Verdict:
+    """The verdict for the wheel pip is about to install: the one the
+    resolver's check reached for its link, else read from the file."""
+    from pip._internal.libc.candidate_check import judge_local_file, remembered_verdict
+
+    suffixes = running_extension_suffixes()
+    remembered = remembered_verdict(link, host, suffixes)
+    if remembered is not None:
+        return remembered
+    return judge_local_file(path, host, suffixes)
+
+
+def warn_missing_libraries(filename: str, verdict: Verdict, host: HostLibc) -> None:
+    """One warning per library the wheel expects from the system and the
+    host's loader cannot find: a warning, not a refusal (the user can install
+    the library; the sdist would need it too)."""
+    missing = missing_libraries(verdict, host)
+    for member, library in missing:
+        logger.warning(
+            "%s: `%s` needs `%s`, which is not in the wheel and not found where "
+            "this host's loader looks; install it before importing the package.",
+            filename,
+            member,
+            library,
+        )
+
+
+def missing_libraries(verdict: Verdict, host: HostLibc) -> list[tuple[str, str]]:
+    from pip._internal.libc.system_libraries import (
+        library_found,
+        loader_search_dirs,
+    )
+
+    dirs = loader_search_dirs(host)
+    return [
+        (need.member, need.library)
+        for need in verdict.system_needs
+        if not library_found(need.library, (*need.own_dirs, *dirs))
+    ]
 
 
 def reason_text(verdict: tuple[AbiProblem, ...] | str) -> str:

@@ -121,13 +121,46 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         ),
     ),
     PatchPoint(
+        module="pip._internal.resolution.resolvelib.factory",
+        anchor="Factory._make_base_candidate_from_link",
+        wrapper="pip._internal.libc.resolver_patches:loadable_candidates",
+        reason=(
+            "Where pip evaluates candidates: a wheel whose ELF files cannot load "
+            "here becomes no candidate, like a wheel whose tags do not match, so "
+            "the resolver takes the next file of the same version, then older "
+            "releases where options or constraints rule that out. Remote wheels "
+            "are judged from a few HTTP range requests; a wheel the user named is "
+            "an error naming the reason."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.operations.prepare",
+        anchor="RequirementPreparer._fetch_metadata_only",
+        wrapper="pip._internal.libc.resolver_patches:no_metadata_fetch_for_downloaded",
+        reason=(
+            "A wheel the candidate check had to download whole is prepared from "
+            "that file, never downloaded a second time."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.resolution.resolvelib.candidates",
+        anchor="_InstallRequirementBackedCandidate._prepare",
+        wrapper="pip._internal.libc.resolver_patches:note_loadable_release",
+        reason=(
+            "When a release falls back to its sdist because no wheel of it can "
+            "load here and the build fails, the error is followed by a note: the "
+            "refused wheels and the newest release whose wheel loads."
+        ),
+    ),
+    PatchPoint(
         module="pip._internal.operations.prepare",
         anchor="RequirementPreparer._prepare_linked_requirement",
         wrapper="pip._internal.libc.patches:abi_checked_preparation",
         reason=(
-            "The install-time ABI check: a wheel whose ELF files cannot load here is "
-            "not installed; pip falls back to the next file of the same version, or "
-            "stops with an error for a wheel the user named."
+            "The install-time safety net and the place of the missing-library "
+            "warning: the file about to be installed is judged (the resolver's "
+            "verdict for its link is reused); a wheel that still cannot load is "
+            "replaced by the next file of the same version."
         ),
     ),
     PatchPoint(

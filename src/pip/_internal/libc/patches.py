@@ -300,31 +300,29 @@ def abi_checked_preparation(prepare: _F) -> _F:
         rejected_urls: set[str] = set()
         while req.link is not None and req.link.is_wheel and req.local_file_path:
             link = req.link
-            if is_pure_wheel(link.filename):
-                break  # no binaries to check; nothing to open
-            if host.family == "glibc" and is_manylinux_wheel(link.filename):
-                # auditwheel verified these against the tag's glibc policy, and
-                # the ranking keeps them off musl: reading them again buys
-                # nothing but time.
-                break
+            from pip._internal.libc.resolver_patches import needs_opening
+
+            if not needs_opening(link.filename, host):
+                break  # pure, or manylinux on glibc: nothing to open
             from pip._internal.libc.install_check import (
                 NoLoadableFile,
                 WheelCannotLoadHere,
+                install_verdict,
                 named_by_user,
-                reason_text,
                 same_version_alternatives,
-                wheel_problems,
+                warn_missing_libraries,
             )
 
-            verdict = wheel_problems(req.local_file_path, host)
-            if not verdict:
+            verdict = install_verdict(link, req.local_file_path, host)
+            if verdict.loads:
                 getLogger(__name__).verbose(
                     "Wheel ABI check: %s can load on this host (%s)",
                     link.filename,
                     host.describe(),
                 )
+                warn_missing_libraries(link.filename, verdict, host)
                 break
-            reason = reason_text(verdict)
+            reason = verdict.reason
             if named_by_user(req):
                 raise WheelCannotLoadHere(link.filename, host, reason)
             rejected[link.filename] = reason

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from pip._internal.libc.abi_problem import (
@@ -51,7 +51,9 @@ from pip._internal.libc.elf_summary import (
     libc_link_of,
 )
 from pip._internal.libc.host import HostLibc
+from pip._internal.libc.inspection_limits import DEFAULT_LIMITS, InspectionLimits, MiB
 from pip._internal.libc.linkage import Linkage
+from pip._internal.libc.member_names import unimportable_extensions
 from pip._internal.libc.missing_symbols import (
     explained,
     missing_symbol_problem,
@@ -63,9 +65,6 @@ from pip._internal.libc.musl_symbols import (
     musllinux_needed_for,
 )
 from pip._internal.libc.wheel_archive import (
-    DEFAULT_LIMITS,
-    InspectionLimits,
-    MiB,
     WheelAbi,
     WheelAbiError,
     WheelNote,
@@ -227,41 +226,81 @@ def _relr_problem(member: ElfMember, host: HostLibc) -> AbiProblem | None:
     )
 
 
+def member_problems(member: ElfMember, host: HostLibc) -> tuple[AbiProblem, ...]:
+    """The problems one ELF file has on ``host`` whatever else the wheel holds:
+    its libc family, the glibc version it needs, packed relocations on an old
+    musl. (Machine and missing symbols depend on the other files.)"""
+    family = _family_problem(member, host)
+    if family is not None:
+        return (family,)
+    if host.family == "glibc":
+        found = _glibc_version_problem(member, host)
+    elif host.family == "musl":
+        found = _relr_problem(member, host)
+    else:
+        found = None
+    return () if found is None else (found,)
+
+
+def malformed_problem(member: MalformedMember) -> AbiProblem:
+    return AbiProblem(
+        member.name,
+        "malformed",
+        f"`{member.name}` is not a loadable ELF file: {member.reason}",
+    )
+
+
+def extension_suffix_problems(
+    names: Iterable[str], extension_suffixes: Sequence[str]
+) -> tuple[AbiProblem, ...]:
+    """Extension modules the interpreter with ``extension_suffixes`` cannot
+    import, whatever their ELF files say (a glibc build that links no libc
+    function names itself ``.cpython-311-x86_64-linux-gnu.so``)."""
+    if not extension_suffixes:
+        return ()
+    accepted = ", ".join(f"`{s}`" for s in extension_suffixes)
+    return tuple(
+        AbiProblem(
+            name,
+            "extension-suffix",
+            f"`{name}` cannot be imported by this interpreter: its suffix "
+            f"`{suffix}` is not one of {accepted}",
+            suffix=suffix,
+        )
+        for name, suffix in unimportable_extensions(names, extension_suffixes)
+    )
+
+
 def wheel_abi_problems(
-    abi: WheelAbi, host: HostLibc, host_exports: frozenset[str] | None
+    abi: WheelAbi,
+    host: HostLibc,
+    host_exports: frozenset[str] | None,
+    *,
+    extension_suffixes: Sequence[str] = (),
 ) -> tuple[AbiProblem, ...]:
     """Why the wheel's ELF files cannot load on ``host`` (empty: they can).
 
     ``host_exports`` are the dynamic symbols of the host's musl libc (see
     :func:`host_libc_exports`); without them, a musl host is judged by the
     release table and ``host.version``. Hosts of unknown or static libc get
-    only the machine check.
+    only the machine check. ``extension_suffixes`` are the importing
+    interpreter's (``importlib.machinery.EXTENSION_SUFFIXES``); empty: not
+    judged.
     """
-    problems = [
-        AbiProblem(
-            m.name, "malformed", f"`{m.name}` is not a loadable ELF file: {m.reason}"
-        )
-        for m in abi.malformed
-    ]
+    problems = [malformed_problem(m) for m in abi.malformed]
+    problems.extend(extension_suffix_problems(abi.names, extension_suffixes))
     judged, machine = _machine_problems(abi.members, host)
     problems.extend(machine)
     arch = host.arch or "x86_64"
     unavailable: dict[int, tuple[str, ...]] = {}
     for index, member in enumerate(judged):
-        family = _family_problem(member, host)
-        if family is not None:
-            problems.append(family)
-        elif host.family == "glibc":
-            version = _glibc_version_problem(member, host)
-            if version is not None:
-                problems.append(version)
-        elif host.family == "musl":
-            relr = _relr_problem(member, host)
-            if relr is not None:
-                problems.append(relr)
-            symbols = unavailable_libc_symbols(member, host, host_exports, arch)
-            if symbols:
-                unavailable[index] = symbols
+        own = member_problems(member, host)
+        problems.extend(own)
+        if host.family != "musl" or (own and own[0].kind == "libc-family"):
+            continue
+        symbols = unavailable_libc_symbols(member, host, host_exports, arch)
+        if symbols:
+            unavailable[index] = symbols
     if unavailable:
         missing = not_bundled(Linkage.of(judged), unavailable)
         problems.extend(
@@ -299,11 +338,25 @@ def check_wheel_file(
     host: HostLibc,
     *,
     limits: InspectionLimits = DEFAULT_LIMITS,
+    extension_suffixes: Sequence[str] | None = None,
 ) -> tuple[AbiProblem, ...]:
-    """Inspect the wheel at ``path`` and judge it against ``host``.
+    """Inspect the wheel at ``path`` and judge it against ``host`` and the
+    importing interpreter's ``extension_suffixes`` (None: this interpreter's).
 
     Raises :class:`WheelAbiError` when the file is not a readable zip archive,
     and nothing else.
     """
+    if extension_suffixes is None:
+        extension_suffixes = running_extension_suffixes()
     abi = inspect_wheel(path, limits=limits)
-    return wheel_abi_problems(abi, host, host_libc_exports(host))
+    return wheel_abi_problems(
+        abi, host, host_libc_exports(host), extension_suffixes=extension_suffixes
+    )
+
+
+def running_extension_suffixes() -> tuple[str, ...]:
+    """The suffixes this interpreter imports extension modules from: its own
+    list, not an assumption (Alpine's CPython also takes ``-linux-gnu.so``)."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    return tuple(EXTENSION_SUFFIXES)

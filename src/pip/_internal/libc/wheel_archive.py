@@ -14,11 +14,10 @@ data only, judged elsewhere.
 from __future__ import annotations
 
 import os
-import posixpath
-import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Final, Literal
 
@@ -30,50 +29,19 @@ from pip._internal.libc.elf_summary import (
     MalformedMember,
     elf_member_from,
 )
+from pip._internal.libc.inspection_limits import (
+    DEFAULT_LIMITS,
+    InspectionLimits,
+)
+from pip._internal.libc.member_names import (
+    is_loadable_name,
+    is_shared_object_name,
+    worth_sniffing,
+)
 
 NoteKind = Literal["not-inspected", "not-elf", "not-loadable", "missing-library"]
 
-KiB: Final = 1024
-MiB: Final = 1024 * KiB
 
-
-# -- limits ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InspectionLimits:
-    """How much work :func:`inspect_wheel` may do on one wheel."""
-
-    #: Decompressed bytes read from an ELF member at first. Headers, dynamic
-    #: symbols and strings sit at the start of a shared object; linkers put the
-    #: dynamic section near the end, so most members need one more read.
-    first_read: int = 256 * KiB
-    #: The most of one member read (its ELF prefix the reader asks for). numpy's
-    #: bundled OpenBLAS needs ~25 MiB, as its dynamic section is at the end.
-    member_cap: int = 64 * MiB
-    #: Decompressed bytes per wheel, over all members: bounds the time a wheel
-    #: full of zip bombs named ``*.so`` can cost (inflating runs at a few
-    #: hundred MB/s: about a second for the whole budget).
-    wheel_budget: int = 256 * MiB
-    #: ELF files parsed per wheel.
-    max_elf_members: int = 2000
-    #: Dynamic symbols parsed per wheel. Parsing costs about a second per
-    #: million symbols, and a million-symbol table deflates to ~60 KiB, so this
-    #: bounds the time of a wheel of such members; real wheels hold far fewer
-    #: (all of numpy's ELF files: ~25 000).
-    max_symbols: int = 2_000_000
-    #: Members opened at all: those named like loadable files, then others
-    #: that could be binaries, probed for the ELF magic (``pkg/bin/tool``).
-    #: Opening one costs ~20 us even when it is not ELF.
-    max_opened_members: int = 10_000
-    #: Notes kept; further ones are counted in a last summary note.
-    max_notes: int = 100
-
-
-DEFAULT_LIMITS: Final = InspectionLimits()
-
-# An ELF header is at least 52 bytes (ELFCLASS32): smaller members are not ELF.
-_MIN_ELF_SIZE: Final = 52
 # Bytes read first from every candidate: enough for the magic, cheap to inflate.
 _PROBE_BYTES: Final = 64
 
@@ -104,48 +72,9 @@ class WheelAbi:
     notes: tuple[WheelNote, ...] = ()
     #: Decompressed bytes read.
     bytes_read: int = 0
-
-
-# -- which members may be ELF ----------------------------------------------------------
-
-_SHARED_OBJECT_NAME: Final = re.compile(r"\.so(\.\d+)*$")
-
-# Suffixes of members never worth opening to look for ELF magic: the bulk of
-# every wheel is source, bytecode, text and data files.
-_NOT_BINARY_SUFFIX_LIST: Final = """
-    .py .pyc .pyi .pyx .pxd .pxi .pyo .h .hh .hpp .hxx .c .cc .cpp .cxx .cu .f .f90
-    .rs .go .java .js .mjs .ts .css .html .htm .xml .xsl .json .toml .yaml .yml .cfg
-    .ini .conf .txt .md .rst .csv .tsv .typed .pem .crt .mo .po .pot .tcl .png .jpg
-    .jpeg .gif .svg .ico .bmp .webp .ttf .otf .woff .woff2 .npy .npz .pkl .pickle
-    .dat .db .sqlite .zip .gz .bz2 .xz .zst .tar .whl .jar .wasm .a .lib .o .obj .dll
-    .pyd .exe .dylib .cmake .pc .sh .bat .ps1 .in .lock .ipynb .proto .pb .onnx
-    .safetensors .pt .h5 .parquet .arrow
-"""
-_NOT_BINARY_SUFFIXES: Final = frozenset(_NOT_BINARY_SUFFIX_LIST.split())
-
-
-def _is_dist_info(name: str) -> bool:
-    top = name.split("/", 1)[0]
-    return top.endswith(".dist-info")
-
-
-def is_loadable_name(name: str) -> bool:
-    """Whether a member's path says the loader or pip would run it: a shared
-    object (``.so``, ``.so.1.2``), anything in an auditwheel-style ``*.libs/``
-    directory, or a script installed from ``*.data/scripts/``."""
-    if _SHARED_OBJECT_NAME.search(name):
-        return True
-    parts = name.split("/")
-    if any(part.endswith(".libs") for part in parts[:-1]):
-        return True
-    return len(parts) > 2 and parts[0].endswith(".data") and parts[1] == "scripts"
-
-
-def _worth_sniffing(info: zipfile.ZipInfo) -> bool:
-    if info.is_dir() or info.file_size < _MIN_ELF_SIZE or _is_dist_info(info.filename):
-        return False
-    suffix = posixpath.splitext(info.filename)[1].lower()
-    return suffix not in _NOT_BINARY_SUFFIXES
+    #: Every member named like a loadable file, read or not (extension module
+    #: names are judged from these alone).
+    names: tuple[str, ...] = field(default=(), compare=False)
 
 
 # -- reading a wheel (the edge) --------------------------------------------------------
@@ -324,7 +253,7 @@ def _classify(
     if isinstance(outcome, _NotElf):
         # Worth a word only where the name promised a shared object: scripts
         # and data files in *.libs/ are quite often not ELF files.
-        if _SHARED_OBJECT_NAME.search(name):
+        if is_shared_object_name(name):
             return WheelNote(name, "not-elf", f"`{name}` is not an ELF file")
         return None
     if isinstance(outcome, _Skipped):
@@ -355,87 +284,149 @@ def _classify(
 
 
 def inspect_wheel(
-    path: str | os.PathLike[str], *, limits: InspectionLimits = DEFAULT_LIMITS
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    limits: InspectionLimits = DEFAULT_LIMITS,
 ) -> WheelAbi:
-    """Read the ELF files of the wheel at ``path`` (bounded by ``limits``).
+    """Read the ELF files of the wheel at ``source`` (bounded by ``limits``).
 
-    Members named like loadable files (see :func:`is_loadable_name`) are read
-    first; then other members that could be binaries are probed for the ELF
-    magic (``limits.max_opened_members`` in all). Raises :class:`WheelAbiError`
-    if the file is not a readable zip archive, and nothing else.
+    ``source`` is a path or a seekable binary stream. Members named like
+    loadable files (see :func:`is_loadable_name`) are read first; then other
+    members that could be binaries are probed for the ELF magic
+    (``limits.max_opened_members`` in all). Raises :class:`WheelAbiError` if
+    the file is not a readable zip archive, and nothing else.
     """
-    wheel = os.path.basename(os.fsdecode(path))
-    with _open_archive(path) as archive:
-        return _inspect_archive(archive, wheel, limits)
+    with open_archive(source) as archive:
+        scan = ArchiveScan(archive, wheel_name_of(source), limits)
+        for _found in scan:
+            pass
+        return scan.result()
 
 
-def _inspect_archive(
-    archive: zipfile.ZipFile, wheel: str, limits: InspectionLimits
-) -> WheelAbi:
-    # An empty member name is nothing to load (and ZipInfo.is_dir fails on it).
-    infos = [i for i in archive.infolist() if i.filename]
-    by_name = [i for i in infos if not i.is_dir() and is_loadable_name(i.filename)]
-    others = [
-        i for i in infos if not is_loadable_name(i.filename) and _worth_sniffing(i)
-    ]
-    budget = _Budget(limits.wheel_budget, limits.max_symbols)
-    notes = _Notes(limits.max_notes)
-    members: list[ElfMember] = []
-    malformed: list[MalformedMember] = []
-    candidates: list[tuple[zipfile.ZipInfo, FoundBy]] = [
-        *((info, "name") for info in by_name),
-        *((info, "content") for info in others),
-    ]
-    if len(candidates) > limits.max_opened_members:
-        # Named members come first, so they are the ones opened.
-        notes.add(
-            "",
-            "not-inspected",
-            f"{len(candidates) - limits.max_opened_members} members that may be "
-            f"ELF files were not opened (more than {limits.max_opened_members})",
+def wheel_name_of(source: str | os.PathLike[str] | IO[bytes]) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.basename(os.fsdecode(source))
+    return os.path.basename(str(getattr(source, "name", "") or "wheel"))
+
+
+def open_archive(source: str | os.PathLike[str] | IO[bytes]) -> zipfile.ZipFile:
+    if isinstance(source, (str, os.PathLike)):
+        return _open_archive(source)
+    try:
+        return zipfile.ZipFile(source)
+    except zipfile.BadZipFile as exc:
+        raise WheelAbiError(f"not a valid zip archive: {exc}") from None
+    except _ARCHIVE_ERRORS as exc:
+        raise WheelAbiError(
+            f"cannot read as a zip archive: {printable(str(exc))}"
+        ) from None
+
+
+MemberOrder = Callable[[list[zipfile.ZipInfo]], list[zipfile.ZipInfo]]
+
+
+class ArchiveScan:
+    """Reads the members of one open archive that may be ELF files, one at a time.
+
+    Iterating yields each :class:`ElfMember` or :class:`MalformedMember` as it
+    is read, so that a caller may stop at the first one that settles a verdict
+    (the resolver's check of a wheel read over HTTP does); :meth:`result` is
+    what was read so far. ``order`` ranks the members named like loadable
+    files; ``before_read`` is called with each member about to be read.
+    """
+
+    def __init__(
+        self,
+        archive: zipfile.ZipFile,
+        wheel: str,
+        limits: InspectionLimits = DEFAULT_LIMITS,
+        *,
+        order: MemberOrder | None = None,
+        before_read: Callable[[zipfile.ZipInfo], None] | None = None,
+    ) -> None:
+        self._archive = archive
+        self._wheel = wheel
+        self._limits = limits
+        self._before_read = before_read
+        # An empty member name is nothing to load (ZipInfo.is_dir fails on it).
+        infos = [i for i in archive.infolist() if i.filename]
+        by_name = [i for i in infos if not i.is_dir() and is_loadable_name(i.filename)]
+        if order is not None:
+            by_name = order(by_name)
+        others = [
+            i for i in infos if not is_loadable_name(i.filename) and worth_sniffing(i)
+        ]
+        self.names: tuple[str, ...] = tuple(i.filename for i in by_name)
+        self._budget = _Budget(limits.wheel_budget, limits.max_symbols)
+        self._notes = _Notes(limits.max_notes)
+        self._members: list[ElfMember] = []
+        self._malformed: list[MalformedMember] = []
+        self._candidates: list[tuple[zipfile.ZipInfo, FoundBy]] = [
+            *((info, "name") for info in by_name),
+            *((info, "content") for info in others),
+        ]
+        if len(self._candidates) > limits.max_opened_members:
+            # Named members come first, so they are the ones opened.
+            self._notes.add(
+                "",
+                "not-inspected",
+                f"{len(self._candidates) - limits.max_opened_members} members that "
+                f"may be ELF files were not opened (more than "
+                f"{limits.max_opened_members})",
+            )
+            del self._candidates[limits.max_opened_members :]
+
+    def __iter__(self) -> Iterator[ElfMember | MalformedMember]:
+        limits, budget, notes = self._limits, self._budget, self._notes
+        elf_seen = 0
+        for info, found_by in self._candidates:
+            name = printable(info.filename)
+            if budget.left <= 0 or budget.symbols_left <= 0:
+                if found_by == "name":
+                    spent = "read" if budget.left <= 0 else "symbol"
+                    notes.add(
+                        name,
+                        "not-inspected",
+                        f"`{name}` not inspected: the wheel's {spent} budget is spent",
+                    )
+                continue
+            if elf_seen >= limits.max_elf_members:
+                if found_by == "name":
+                    notes.add(
+                        name,
+                        "not-inspected",
+                        f"`{name}` not inspected: more than "
+                        f"{limits.max_elf_members} ELF files in the wheel",
+                    )
+                continue
+            try:
+                if self._before_read is not None:
+                    self._before_read(info)
+                with self._archive.open(info) as stream:
+                    outcome = _read_member(stream, info.file_size, limits, budget)
+            except _ARCHIVE_ERRORS as exc:
+                raise WheelAbiError(
+                    f"{self._wheel} is a damaged zip archive ({name}): "
+                    f"{printable(str(exc))}"
+                ) from None
+            if not isinstance(outcome, _NotElf):
+                elf_seen += 1
+            found = _classify(name, found_by, outcome)
+            if isinstance(found, ElfMember):
+                self._members.append(found)
+                yield found
+            elif isinstance(found, MalformedMember):
+                self._malformed.append(found)
+                yield found
+            elif found is not None:
+                notes.add(found.member, found.kind, found.message)
+
+    def result(self) -> WheelAbi:
+        return WheelAbi(
+            wheel=self._wheel,
+            members=tuple(self._members),
+            malformed=tuple(self._malformed),
+            notes=self._notes.result(),
+            bytes_read=self._budget.spent,
+            names=self.names,
         )
-        del candidates[limits.max_opened_members :]
-    elf_seen = 0
-    for info, found_by in candidates:
-        name = printable(info.filename)
-        if budget.left <= 0 or budget.symbols_left <= 0:
-            if found_by == "name":
-                spent = "read" if budget.left <= 0 else "symbol"
-                notes.add(
-                    name,
-                    "not-inspected",
-                    f"`{name}` not inspected: the wheel's {spent} budget is spent",
-                )
-            continue
-        if elf_seen >= limits.max_elf_members:
-            if found_by == "name":
-                notes.add(
-                    name,
-                    "not-inspected",
-                    f"`{name}` not inspected: more than {limits.max_elf_members} "
-                    "ELF files in the wheel",
-                )
-            continue
-        try:
-            with archive.open(info) as stream:
-                outcome = _read_member(stream, info.file_size, limits, budget)
-        except _ARCHIVE_ERRORS as exc:
-            raise WheelAbiError(
-                f"{wheel} is a damaged zip archive ({name}): {printable(str(exc))}"
-            ) from None
-        if not isinstance(outcome, _NotElf):
-            elf_seen += 1
-        found = _classify(name, found_by, outcome)
-        if isinstance(found, ElfMember):
-            members.append(found)
-        elif isinstance(found, MalformedMember):
-            malformed.append(found)
-        elif found is not None:
-            notes.add(found.member, found.kind, found.message)
-    return WheelAbi(
-        wheel=wheel,
-        members=tuple(members),
-        malformed=tuple(malformed),
-        notes=notes.result(),
-        bytes_read=budget.spent,
-    )

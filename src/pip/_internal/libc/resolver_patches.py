@@ -1,0 +1,159 @@
+"""Wrappers for the patch points in pip's resolver and preparer.
+
+The loadability verdict is part of candidate evaluation: the factory makes no
+candidate of a wheel that cannot load here (see :mod:`candidate_check`). These
+wrappers connect it to pip's objects; the logic lives in the pure modules.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from pip._internal.libc.host import HostLibc
+    from pip._internal.models.link import Link
+    from pip._internal.req.req_install import InstallRequirement
+    from pip._internal.resolution.resolvelib.factory import Factory
+    from pip._vendor.packaging.utils import NormalizedName
+    from pip._vendor.packaging.version import Version
+
+logger = logging.getLogger(__name__)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _checked_host(factory: Factory) -> HostLibc | None:
+    """The host to judge wheels against, or None when the check is off."""
+    if getattr(factory.preparer, "skip_wheel_abi_check", False):
+        return None
+    if factory._finder.target_python.format_given():
+        return None  # --platform & co: the files are not for this host
+    from pip._internal.libc.host import host_libc
+
+    host = host_libc()
+    return host if host.family in ("musl", "glibc") else None
+
+
+def needs_opening(filename: str, host: HostLibc) -> bool:
+    """Whether a wheel's binaries must be read to know if it loads here."""
+    from pip._internal.libc.patches import is_manylinux_wheel, is_pure_wheel
+
+    if is_pure_wheel(filename):
+        return False
+    # auditwheel verified manylinux wheels against their glibc policy, and the
+    # ranking keeps them off musl: reading them again buys nothing but time.
+    return not (host.family == "glibc" and is_manylinux_wheel(filename))
+
+
+def _cache_dir(factory: Factory) -> str | None:
+    cache = factory._wheel_cache
+    return getattr(cache, "cache_dir", None) or None
+
+
+def loadable_candidates(make_base: _F) -> _F:
+    """Make no candidate of a wheel that cannot load on this host."""
+
+    @functools.wraps(make_base)
+    def wrapper(
+        self: Factory,
+        link: Link,
+        template: InstallRequirement,
+        name: NormalizedName | None,
+        version: Version | None,
+    ) -> Any:
+        candidate = make_base(self, link, template, name, version)
+        if candidate is None:
+            return None
+        ireq = candidate.get_install_requirement()
+        actual = ireq.link if ireq is not None and ireq.link is not None else link
+        if not actual.is_wheel:
+            return candidate
+        host = _checked_host(self)
+        if host is None or not needs_opening(actual.filename, host):
+            return candidate
+        from pip._internal.libc.candidate_check import REFUSALS, judge_link
+        from pip._internal.libc.wheel_abi import running_extension_suffixes
+
+        suffixes = running_extension_suffixes()
+        verdict = judge_link(self.preparer, actual, host, suffixes, _cache_dir(self))
+        project = str(name or candidate.project_name)
+        if verdict is None or verdict.loads:
+            skipped = REFUSALS.count(project)
+            if skipped:
+                logger.info(
+                    "Using %s: a wheel that loads on this host (%s); the wheels of "
+                    "%d newer release(s) cannot.",
+                    actual.filename,
+                    host.describe(),
+                    skipped,
+                )
+            return candidate
+        if template.link is not None and link == template.link:
+            from pip._internal.libc.install_check import WheelCannotLoadHere
+
+            raise WheelCannotLoadHere(actual.filename, host, verdict.reason)
+        first = not REFUSALS.count(project)
+        REFUSALS.add(project, str(candidate.version), actual.filename, verdict.reason)
+        from pip._internal.utils._log import getLogger
+
+        log = logger.info if first else getLogger(__name__).verbose
+        log(
+            "Skipping %s: it cannot load on this host (%s): %s",
+            actual.filename,
+            host.describe(),
+            verdict.reason,
+        )
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def no_metadata_fetch_for_downloaded(fetch: _F) -> _F:
+    """A wheel the candidate check downloaded whole is not fetched again."""
+
+    @functools.wraps(fetch)
+    def wrapper(self: Any, req: InstallRequirement) -> Any:
+        if req.link is not None and req.link.url in self._downloaded:
+            return None
+        return fetch(self, req)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def note_loadable_release(prepare: _F) -> _F:
+    """After a failed sdist build, name the newest release whose wheel loads."""
+
+    @functools.wraps(prepare)
+    def wrapper(self: Any) -> Any:
+        try:
+            return prepare(self)
+        except Exception as exc:
+            from pip._internal.exceptions import DiagnosticPipError, InstallationError
+
+            if not isinstance(exc, (DiagnosticPipError, InstallationError)):
+                raise
+            if self._link.is_wheel:
+                raise
+            from pip._internal.libc.build_failure_note import build_failure_note
+
+            note = build_failure_note(
+                self._factory, str(self.project_name), self.version
+            )
+            if note:
+                _attach_note(exc, note)
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _attach_note(exc: Exception, note: str) -> None:
+    from pip._internal.exceptions import DiagnosticPipError
+
+    if isinstance(exc, DiagnosticPipError):
+        old = exc.note_stmt
+        exc.note_stmt = f"{old}\n{note}" if old else note
+    elif exc.args:
+        exc.args = (f"{exc.args[0]}\n\nnote: {note}", *exc.args[1:])
