@@ -57,6 +57,8 @@ class Refusals:
     """Refused files per project and version, for the build-failure note."""
 
     by_project: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    #: Accepted files already announced as the fallback.
+    announced: set[str] = field(default_factory=set)
 
     def add(self, project: str, version: str, filename: str, reason: str) -> None:
         versions = self.by_project.setdefault(project, {})

@@ -64,51 +64,62 @@ def loadable_candidates(make_base: _F) -> _F:
         name: NormalizedName | None,
         version: Version | None,
     ) -> Any:
-        candidate = make_base(self, link, template, name, version)
-        if candidate is None:
-            return None
-        ireq = candidate.get_install_requirement()
-        actual = ireq.link if ireq is not None and ireq.link is not None else link
-        if not actual.is_wheel:
-            return candidate
-        host = _checked_host(self)
-        if host is None or not needs_opening(actual.filename, host):
-            return candidate
+        # Before upstream makes the candidate: making it prepares it (fetches
+        # metadata, or builds an sdist), which a file that cannot load here
+        # must not cost.
+        host = _checked_host(self) if link.is_wheel else None
+        if host is None or not needs_opening(link.filename, host):
+            return make_base(self, link, template, name, version)
         from pip._internal.libc.candidate_check import REFUSALS, judge_link
         from pip._internal.libc.wheel_abi import running_extension_suffixes
 
         suffixes = running_extension_suffixes()
-        verdict = judge_link(self.preparer, actual, host, suffixes, _cache_dir(self))
-        project = str(name or candidate.project_name)
+        verdict = judge_link(self.preparer, link, host, suffixes, _cache_dir(self))
+        project, release = _project_and_version(link, name, version)
         if verdict is None or verdict.loads:
             skipped = REFUSALS.count(project)
-            if skipped:
+            fresh = link.filename not in REFUSALS.announced
+            if (
+                skipped
+                and fresh
+                and release not in REFUSALS.by_project.get(project, {})
+            ):
+                REFUSALS.announced.add(link.filename)
                 logger.info(
-                    "Using %s: a wheel that loads on this host (%s); the wheels of "
-                    "%d newer release(s) cannot.",
-                    actual.filename,
+                    "Using %s: it loads on this host (%s); the wheels of %d newer "
+                    "release(s) cannot.",
+                    link.filename,
                     host.describe(),
                     skipped,
                 )
-            return candidate
+            return make_base(self, link, template, name, version)
         if template.link is not None and link == template.link:
             from pip._internal.libc.install_check import WheelCannotLoadHere
 
-            raise WheelCannotLoadHere(actual.filename, host, verdict.reason)
+            raise WheelCannotLoadHere(link.filename, host, verdict.reason)
         first = not REFUSALS.count(project)
-        REFUSALS.add(project, str(candidate.version), actual.filename, verdict.reason)
+        REFUSALS.add(project, release, link.filename, verdict.reason)
         from pip._internal.utils._log import getLogger
 
         log = logger.info if first else getLogger(__name__).verbose
         log(
             "Skipping %s: it cannot load on this host (%s): %s",
-            actual.filename,
+            link.filename,
             host.describe(),
             verdict.reason,
         )
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _project_and_version(
+    link: Link, name: NormalizedName | None, version: Version | None
+) -> tuple[str, str]:
+    from pip._internal.models.wheel import Wheel
+
+    wheel = Wheel(link.filename)
+    return str(name or wheel.name), str(version or wheel.version)
 
 
 def no_metadata_fetch_for_downloaded(fetch: _F) -> _F:
@@ -139,9 +150,9 @@ def note_loadable_release(prepare: _F) -> _F:
                 raise
             from pip._internal.libc.build_failure_note import build_failure_note
 
-            note = build_failure_note(
-                self._factory, str(self.project_name), self.version
-            )
+            if self._name is None or self._version is None:
+                raise
+            note = build_failure_note(self._factory, str(self._name), self._version)
             if note:
                 _attach_note(exc, note)
             raise
