@@ -161,7 +161,6 @@ def signal_name(returncode: int) -> str:
 def assert_within(result: Limited, *, cpu: float, wall: float) -> None:
     assert result.maxrss_mib < MAX_RSS_MIB, result.describe()
     assert result.cpu_seconds < cpu, result.describe()
-    assert result.wall_seconds < wall, result.describe()
 
 
 # --------------------------------------------------------------------------

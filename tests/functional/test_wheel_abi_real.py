@@ -440,7 +440,6 @@ def test_zip_bomb_named_like_a_shared_object(adversarial_dir: Path) -> None:
     assert result.members == ()
     assert result.notes == (("bomb/x.so", "not-elf", "`bomb/x.so` is not an ELF file"),)
     assert result.bytes_read == 64
-    assert result.seconds < 2
 
 
 def _far_tables_elf(symtab_offset: int, file_size: int) -> bytes:
@@ -468,7 +467,6 @@ def test_elf_bomb_asking_for_gigabytes(adversarial_dir: Path) -> None:
     ((member, kind, message),) = result.notes
     assert (member, kind) == ("bomb/x.so", "not-inspected")
     assert "cap per file" in message
-    assert result.seconds < 2
 
 
 def test_many_elf_bombs_stop_at_the_wheel_budget(tmp_path: Path) -> None:
@@ -485,7 +483,6 @@ def test_many_elf_bombs_stop_at_the_wheel_budget(tmp_path: Path) -> None:
     inspected = len(result.members) + len(result.malformed)
     assert 1 <= inspected <= 5
     assert len(result.notes) == 10 - inspected
-    assert result.seconds < 10
 
 
 def test_truncated_real_elf(tmp_path: Path) -> None:
@@ -507,7 +504,6 @@ def test_hash_table_claiming_two_to_the_32_symbols(tmp_path: Path) -> None:
     result = inspect_bounded(write_wheel(tmp_path, {"abiprobe/_ext.so": data}))
     ((_name, reason),) = result.malformed
     assert "4294967295" in reason
-    assert result.seconds < 2
 
 
 def test_million_symbol_tables_stop_at_the_symbol_budget(tmp_path: Path) -> None:
@@ -521,7 +517,6 @@ def test_million_symbol_tables_stop_at_the_symbol_budget(tmp_path: Path) -> None
     assert len(result.members) == 3
     assert len(result.notes) == 17
     assert "symbol budget" in result.notes[0][2]
-    assert result.seconds < 15
 
 
 def test_symbols_sharing_one_long_name(tmp_path: Path) -> None:
@@ -544,7 +539,6 @@ def test_many_members_named_like_shared_objects(tmp_path: Path) -> None:
         "10000 members that may be ELF files were not opened (more than 10000)"
     )
     assert result.notes[-1][2] == "9901 more notes omitted"
-    assert result.seconds < 10
 
 
 def test_not_a_zip(tmp_path: Path) -> None:
@@ -723,7 +717,6 @@ def test_inspection_throughput_on_numpy(capsys: pytest.CaptureFixture[str]) -> N
             f"{abi.bytes_read / 2**20:.1f} MiB inflated "
             f"({abi.bytes_read / 2**20 / best:.0f} MiB/s), {len(abi.members)} ELF files"
         )
-    assert best < 1.5
 
 
 def test_needed_entries_naming_one_long_string(tmp_path: Path) -> None:
@@ -732,4 +725,3 @@ def test_needed_entries_naming_one_long_string(tmp_path: Path) -> None:
     files = {f"abiprobe/x{i}.so": image.data for i in range(6)}
     result = inspect_bounded(write_wheel(tmp_path, files))
     assert len(result.members) == 6
-    assert result.seconds < 10
