@@ -361,14 +361,17 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _metadata(name: str, version: str, summary: str) -> str:
+def _metadata(
+    name: str, version: str, summary: str, requires: Sequence[str] = ()
+) -> str:
     return (
         "Metadata-Version: 2.1\n"
         f"Name: {name}\n"
         f"Version: {version}\n"
         f"Summary: {summary}\n"
         "Requires-Python: >=3.8\n"
-        "\n"
+        + "".join(f"Requires-Dist: {r}\n" for r in requires)
+        + "\n"
     )
 
 
@@ -382,6 +385,7 @@ def _write_wheel(
     files: Mapping[str, bytes],
     executable: Iterable[str] = (),
     summary: str = "Test distribution built by tests/lib/wheels.py",
+    requires: Sequence[str] = (),
 ) -> Path:
     dist_info = f"{normalize_name(name)}-{version}.dist-info"
     wheel_txt = (
@@ -391,7 +395,9 @@ def _write_wheel(
         + "".join(f"Tag: {t}\n" for t in tags)
     )
     members: dict[str, bytes] = dict(files)
-    members[f"{dist_info}/METADATA"] = _metadata(name, version, summary).encode()
+    members[f"{dist_info}/METADATA"] = _metadata(
+        name, version, summary, requires
+    ).encode()
     members[f"{dist_info}/WHEEL"] = wheel_txt.encode()
     record_name = f"{dist_info}/RECORD"
     lines = [f"{arc},{_record_hash(data)},{len(data)}" for arc, data in members.items()]
@@ -426,6 +432,7 @@ def build_ext_wheel(
     extra_c: str = "",
     extra_ldflags: Sequence[str] = (),
     bundled_libs: Mapping[str, bytes] | None = None,
+    extension_name: str = "_ext.so",
 ) -> Path:
     """Build a binary wheel whose ``<pkg>._ext.variant()`` returns ``variant``.
 
@@ -453,9 +460,9 @@ def build_ext_wheel(
         so_bytes = so.read_bytes()
     files: dict[str, bytes] = {
         f"{pkg}/__init__.py": _INIT_PY.encode(),
-        f"{pkg}/_ext.so": so_bytes,
+        f"{pkg}/{extension_name}": so_bytes,
     }
-    executable = {f"{pkg}/_ext.so"}
+    executable = {f"{pkg}/{extension_name}"}
     for arc, data in (bundled_libs or {}).items():
         if arc.startswith("/") or ".." in arc.split("/"):
             raise ValueError(f"bundled_libs path {arc!r} must be relative")
@@ -478,6 +485,7 @@ def build_pure_wheel(
     name: str = "muslprobe",
     version: str = "1.0",
     variant: str = "pure",
+    requires: Sequence[str] = (),
 ) -> Path:
     """Build ``<name>-<version>-py3-none-any.whl`` (``variant()`` -> ``variant``)."""
     _check_variant(variant)
@@ -494,6 +502,7 @@ def build_pure_wheel(
         tags=["py3-none-any"],
         root_is_purelib=True,
         files={f"{pkg}/__init__.py": init.encode()},
+        requires=requires,
     )
 
 

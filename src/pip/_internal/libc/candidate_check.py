@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import zipfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pip._internal.libc.host import HostLibc
 from pip._internal.libc.verdict import (
@@ -59,6 +59,8 @@ class Refusals:
     by_project: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     #: Accepted files already announced as the fallback.
     announced: set[str] = field(default_factory=set)
+    #: The resolver's factory that refused them (to look for older releases).
+    factory: Any = None
 
     def add(self, project: str, version: str, filename: str, reason: str) -> None:
         versions = self.by_project.setdefault(project, {})
@@ -151,7 +153,7 @@ def judge_over_range(
 
     remote = RangeFile(session, link.url_without_fragment, link.filename)
     try:
-        if remote.length <= SMALL_WHEEL:
+        if remote.length <= SMALL_WHEEL and budget_fraction is not None:
             return None, remote.bytes_fetched, remote.length
         budget = (
             remote.length
@@ -183,7 +185,11 @@ def judge_over_range(
                 size = 30 + len(info.filename.encode()) + len(info.extra)
                 end = info.header_offset + size + info.compress_size
                 end = min(end + _LOCAL_HEADER_SLACK, next_offset(info.header_offset))
-                if remote.bytes_fetched + (end - info.header_offset) > budget:
+                held = remote.holds(info.header_offset, end)
+                if (
+                    not held
+                    and remote.bytes_fetched + end - info.header_offset > budget
+                ):
                     raise _Spent
                 remote.fetch(info.header_offset, end)
 

@@ -13,6 +13,7 @@ from pip._internal.libc.wheel_abi import (
     deserved_musllinux,
     host_libc_exports,
     inspect_wheel,
+    running_extension_suffixes,
     wheel_abi_problems,
 )
 from pip._internal.utils._log import getLogger
@@ -55,7 +56,9 @@ class CheckWheelCommand(Command):
                 write_output("%s: cannot be read: %s", name, exc)
                 status = ERROR
                 continue
-            problems = wheel_abi_problems(abi, host, exports)
+            problems = wheel_abi_problems(
+                abi, host, exports, extension_suffixes=running_extension_suffixes()
+            )
             if problems:
                 status = ERROR
                 write_output("%s: cannot load on this host (%s)", name, host.describe())

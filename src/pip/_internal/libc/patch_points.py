@@ -153,6 +153,15 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         ),
     ),
     PatchPoint(
+        module="pip._internal.exceptions",
+        anchor="InstallWheelBuildError.__init__",
+        wrapper="pip._internal.libc.resolver_patches:note_after_failed_builds",
+        reason=(
+            "The same note when the sdist's metadata builds but its wheel does "
+            "not (pip install's 'Failed to build installable wheels' error)."
+        ),
+    ),
+    PatchPoint(
         module="pip._internal.operations.prepare",
         anchor="RequirementPreparer._prepare_linked_requirement",
         wrapper="pip._internal.libc.patches:abi_checked_preparation",

@@ -82,6 +82,10 @@ class RangeFile:
             return False
         return self._starts[index] + len(self._chunks[index]) >= end
 
+    def holds(self, start: int, end: int) -> bool:
+        """Whether bytes [start, end) are held already."""
+        return self._have(max(0, start), min(self.length, end))
+
     def fetch(self, start: int, end: int) -> None:
         """Hold bytes [start, end) in one request (unless already held)."""
         start, end = max(0, start), min(self.length, end)

@@ -97,7 +97,10 @@ def loadable_candidates(make_base: _F) -> _F:
             from pip._internal.libc.install_check import WheelCannotLoadHere
 
             raise WheelCannotLoadHere(link.filename, host, verdict.reason)
+        if link.filename in REFUSALS.of(project, release):
+            return None  # said already
         first = not REFUSALS.count(project)
+        REFUSALS.factory = self
         REFUSALS.add(project, release, link.filename, verdict.reason)
         from pip._internal.utils._log import getLogger
 
@@ -168,3 +171,33 @@ def _attach_note(exc: Exception, note: str) -> None:
         exc.note_stmt = f"{old}\n{note}" if old else note
     elif exc.args:
         exc.args = (f"{exc.args[0]}\n\nnote: {note}", *exc.args[1:])
+
+
+def note_after_failed_builds(init: _F) -> _F:
+    """``pip install``'s "Failed to build installable wheels" error: add the
+    note for each failed project whose wheels were refused."""
+
+    @functools.wraps(init)
+    def wrapper(self: Any, failed: list[InstallRequirement]) -> None:
+        init(self, failed)
+        from pip._internal.libc.build_failure_note import build_failure_note
+        from pip._internal.libc.candidate_check import REFUSALS
+
+        factory = REFUSALS.factory
+        if factory is None:
+            return
+        notes = []
+        for req in failed:
+            try:
+                version = req.metadata["Version"]
+            except Exception:
+                continue
+            from pip._vendor.packaging.version import Version
+
+            note = build_failure_note(factory, str(req.name), Version(version))
+            if note:
+                notes.append(note)
+        if notes:
+            _attach_note(self, "\n".join(notes))
+
+    return wrapper  # type: ignore[return-value]
