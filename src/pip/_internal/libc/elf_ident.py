@@ -68,19 +68,19 @@ class ElfIdent:
     """
 
     __slots__ = (
-        "elf_class",
         "byte_order",
-        "machine",
+        "elf_class",
         "elf_type",
         "interpreter",
         "loads",
-        "shoff",
+        "machine",
         "shentsize",
         "shnum",
+        "shoff",
         "shstrndx",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 (positional, as the NamedTuple it replaced)
         self,
         elf_class: int,
         byte_order: str,

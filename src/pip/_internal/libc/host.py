@@ -93,7 +93,7 @@ class HostLibc(tuple[object, ...]):
         "family_by",
     )
 
-    def __new__(
+    def __new__(  # noqa: PLR0917 (positional, like a NamedTuple's)
         cls,
         family: LibcFamily,
         version: tuple[int, ...] | None = None,
@@ -106,23 +106,34 @@ class HostLibc(tuple[object, ...]):
     ) -> HostLibc:
         return tuple.__new__(
             cls,
-            (family, version, arch, loader, interpreter, method, built_for_musl, family_by),
+            (
+                family,
+                version,
+                arch,
+                loader,
+                interpreter,
+                method,
+                built_for_musl,
+                family_by,
+            ),
         )
 
     def __getnewargs__(self) -> tuple[object, ...]:
         return tuple(self)
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
+        fields = ", ".join(
+            f"{k}={v!r}" for k, v in zip(self._fields, self, strict=True)
+        )
         return f"HostLibc({fields})"
 
     def _replace(self, **changes: object) -> HostLibc:
-        values = dict(zip(self._fields, self))
+        values = dict(zip(self._fields, self, strict=True))
         values.update(changes)
         return HostLibc(**values)  # type: ignore[arg-type]
 
     def _asdict(self) -> dict[str, object]:
-        return dict(zip(self._fields, self))
+        return dict(zip(self._fields, self, strict=True))
 
     @property
     def family(self) -> LibcFamily:

@@ -214,8 +214,8 @@ def _regions(ident: ElfIdent, fetch: Fetch) -> list[tuple[int, int]]:
                 break
     ranges: list[tuple[int, int]] = []
     budget = MAX_IMAGE_BYTES
-    for off, size in read_only:
-        size = min(size, budget)
+    for off, whole in read_only:
+        size = min(whole, budget)
         if size > 0:
             ranges.append((off, size))
             budget -= size

@@ -98,7 +98,9 @@ def expand_musl_platform(platform: str) -> list[str] | None:
     rather than silently matching nothing.
     """
     if platform.startswith("musllinux"):
-        parsed = _parse_musllinux(platform) if platform.startswith("musllinux_") else None
+        parsed = (
+            _parse_musllinux(platform) if platform.startswith("musllinux_") else None
+        )
         if parsed is None:
             raise InvalidMuslPlatform(
                 f"invalid platform {platform!r}: a musllinux platform is "
