@@ -5,6 +5,11 @@
 #
 # Usage: tools/fetch-loaders.sh [DEST]
 #   DEST defaults to ${PIP_MUSL_CACHE:-$HOME/.cache/pip-musl}/loaders
+#        tools/fetch-loaders.sh --releases [DEST]
+#   Debian's musl package of later releases (trixie: 1.2.5, sid: 1.2.6) for the
+#   same architectures, for the musl version rule's proof; DEST defaults to
+#   ${PIP_MUSL_CACHE:-$HOME/.cache/pip-musl}/loaders-releases. Layout:
+#   DEST/<suite>/musl-<debian-arch>/ (+ .fetched); last stdout line is DEST.
 #
 # Layout produced:
 #   DEST/<debian-codename>/<pkg>-<debian-arch>/   (dpkg -x of the .deb)
@@ -24,6 +29,59 @@ set -euo pipefail
 PACKAGES=(musl libc6)
 ARCHES=(amd64 arm64 armhf i386 ppc64el s390x)
 
+log() { echo "fetch-loaders: $*" >&2; }
+
+# --releases: musl from later Debian suites, through a private sources list so
+# the machine's own apt configuration is never touched.
+RELEASE_SUITES=(trixie sid)
+if [[ ${1:-} == --releases ]]; then
+    rdest=${2:-${PIP_MUSL_CACHE:-$HOME/.cache/pip-musl}/loaders-releases}
+    mkdir -p "$rdest"
+    exec 9>"$rdest/.lock"
+    command -v flock >/dev/null 2>&1 && flock 9
+    for suite in "${RELEASE_SUITES[@]}"; do
+        want=()
+        for arch in "${ARCHES[@]}"; do
+            [[ -f $rdest/$suite/musl-$arch/.fetched ]] || want+=("musl:$arch")
+        done
+        ((${#want[@]})) || continue
+        state=$rdest/apt-state-$suite
+        mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$rdest/debs-$suite"
+        printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n' \
+            "$suite" >"$state/sources.list"
+        opts=(
+            -o "Dir::Etc::sourcelist=$state/sources.list"
+            -o "Dir::Etc::sourceparts=/dev/null"
+            -o "Dir::State::Lists=$state/lists"
+            -o "Dir::Cache=$state/cache"
+            -o "APT::Sandbox::User=root"
+        )
+        for arch in "${ARCHES[@]}"; do
+            opts+=(-o "APT::Architectures::=$arch")
+        done
+        log "updating private $suite package indexes in $state"
+        apt-get update -qq "${opts[@]}" >&2 || apt-get update -qq "${opts[@]}" >&2
+        log "downloading ${want[*]} from $suite"
+        (cd "$rdest/debs-$suite" && apt-get download -qq "${opts[@]}" "${want[@]}" >&2)
+        for spec in "${want[@]}"; do
+            arch=${spec##*:}
+            deb=$(compgen -G "$rdest/debs-$suite/musl_*_${arch}.deb" | sort -V | tail -n1 || true)
+            [[ -n $deb ]] || { log "no musl .deb for $arch in $suite"; exit 1; }
+            tmp=$rdest/$suite/.tmp-musl-$arch
+            rm -rf "$tmp"
+            mkdir -p "$tmp"
+            dpkg -x "$deb" "$tmp"
+            basename "$deb" >"$tmp/.fetched"
+            rm -rf "$rdest/$suite/musl-$arch"
+            mv "$tmp" "$rdest/$suite/musl-$arch"
+            log "unpacked $(basename "$deb") -> $rdest/$suite/musl-$arch"
+        done
+        rm -rf "$state"
+    done
+    echo "$rdest"
+    exit 0
+fi
+
 dest=${1:-${PIP_MUSL_CACHE:-$HOME/.cache/pip-musl}/loaders}
 
 codename=
@@ -37,8 +95,6 @@ fi
 
 root=$dest/$codename
 debs=$dest/debs
-
-log() { echo "fetch-loaders: $*" >&2; }
 
 # One fetch at a time per cache (parallel test workers share it).
 mkdir -p "$dest"

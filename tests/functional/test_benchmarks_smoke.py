@@ -23,17 +23,24 @@ SECTIONS = (
     "## 3. Alpine image: `_linux_musl` wheels vs sdists",
     "## 4. Install-time ABI check on a large binary wheel",
     "## 5. Peak memory (case 2)",
+    "## 6. Host detection: the fork's reads vs stock's loader spawn",
+    "## 7. Whole commands",
 )
 
 #: Ratios with a target: each must appear with a verdict.
 TARGETED = (
-    "musl: whole process fork/stock",
     "musl: in-process get_supported() call alone fork/stock",
-    "glibc: whole process fork/stock",
     "musl: processes spawned by the fork's get_supported()",
     "install fork/stock",
     "check share of install",
     "peak RSS fork/stock",
+    "glibc: in-process (import + get_supported) fork/stock",
+    "install with check / with --skip-wheel-abi-check",
+    "musl: fork's detection / stock's loader spawn",
+    "glibc: pip --version fork/stock",
+    "musl: pip list fork/stock",
+    "glibc: pip install fork/stock",
+    "musl: pip install --dry-run fork/stock",
 )
 
 VERDICTS = {"met", "MISSED", "(no target)", "not measured"}

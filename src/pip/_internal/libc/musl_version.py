@@ -1,4 +1,4 @@
-"""Which musl release a musl dynamic loader (``ld-musl-<arch>.so.1``) is.
+"""Which C library a dynamic loader file is, and which musl release.
 
 musl's loader and libc are one file. Run without arguments it prints a banner
 to stderr::
@@ -9,39 +9,63 @@ to stderr::
     Usage: ...
 
 The version in that banner is musl's ``__libc_version``: a NUL-terminated
-string constant in the image's read-only data. So the version can be read
+``char[]`` constant in the image's read-only data. So the version can be read
 from the file without starting a process (:func:`musl_version_from_image`),
 and running the loader is the fallback (:func:`musl_version_by_running`).
 
-The image rule, checked on Debian's musl 1.2.3 for amd64, arm64, armhf, i386,
-ppc64el and s390x (tests/functional/test_elf_real_binaries.py):
+The image rule, checked on Debian's musl 1.2.3 (bookworm), 1.2.5 (trixie) and
+1.2.6 (sid) for amd64, arm64, armhf, i386, ppc64el and s390x against the
+banner each loader prints (tests/functional/test_elf_real_binaries.py):
 
-1. the file is an ELF image whose read-only data holds the loader's usage
-   format ``musl libc (<arch>)\\nVersion %s\\n`` -- this is a musl loader, and
-   it prints a version string;
-2. in the file ranges of its non-writable ``PT_LOAD`` segments, the strings
-   ``<digits>.<digits>.<digits>`` (optionally ``-suffix``, as in a git build)
-   that end in a NUL byte and do not continue a word, a dotted number or a
-   ``-``/``+`` compound (which rules out ``LINUX_2.6.39`` and ``127.0.0.1``)
-   all spell the same version.
+1. The *region* is the file's ``.rodata`` section when its section headers
+   name one inside a non-writable ``PT_LOAD`` segment (about 200 KB of a
+   700 KB loader), else the non-writable ``PT_LOAD`` segments.
+2. The file is musl's loader when the region holds the loader's usage format
+   ``musl libc (<arch>)\\nVersion %s\\n``; it is glibc's ``ld.so`` when the
+   region holds ld.so's usage text ``EXECUTABLE-FILE [ARGS-FOR-PROGRAM...]``.
+3. In a musl region, the strings ``<digits>.<digits>.<digits>`` (1-4 digits
+   each, optionally ``-suffix`` as in a git build) that end in a NUL byte and
+   do not continue a word, a dotted number or a ``-``/``+`` compound (which
+   rules out ``LINUX_2.6.39`` and ``127.0.0.1``) all spell the same version.
 
-The version string is a ``char[]`` object, not a merged literal, so what
-precedes it is whatever the linker placed there (a NUL on most arches, the
-tail of a floating-point table on i386): the rule does not rely on it. Zero
-candidates, or two different ones, means "not sure": None, never a guess.
+What precedes the version string is whatever the linker placed there (a NUL on
+most arches, the tail of a floating-point table on i386), so the rule does not
+rely on it. Zero candidates, or two different ones, means "not sure": None,
+never a guess.
+
+Cost: the ELF header and program headers (one 4 KiB read), the section
+headers and their names (about 2 KB at the end of the file), and the region
+(one read); the usage format is found with one ``bytes.rfind`` of a long
+constant (it lies near the end of ``.rodata`` on most ports) and version
+candidates by ``bytes.find`` of ``.`` (memchr). No regular expression is
+compiled unless the loader has to be run.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final
 
-from pip._internal.libc.elf_ident import PF_W, ElfError, parse_ident, read_file_prefix
+from pip._internal.libc.elf_ident import (
+    PF_W,
+    ElfError,
+    ElfIdent,
+    ElfReader,
+    Fetch,
+    parse_ident,
+    section_range,
+)
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    VersionMethod = Literal["image", "loader-banner", "unknown"]
+    LoaderFamily = Literal["musl", "glibc"] | None
 
 __all__ = [
     "MuslVersion",
-    "VersionMethod",
+    "identify_loader",
+    "identify_loader_image",
     "musl_version_by_running",
     "musl_version_from_banner",
     "musl_version_from_image",
@@ -49,32 +73,32 @@ __all__ = [
 ]
 
 MuslVersion = tuple[int, int, int]
-VersionMethod = Literal["image", "loader-banner", "unknown"]
 
 #: Most of a loader image read or scanned. musl's libc.so is under 1 MiB on
 #: every port; a file much larger than this is not a musl loader.
 MAX_IMAGE_BYTES: Final = 16 * 1024 * 1024
 #: Most bytes of banner output kept from a loader run.
 MAX_BANNER_BYTES: Final = 64 * 1024
-
-# The loader's usage format string (ldso/dynlink.c), up to the version slot.
-_USAGE_FORMAT: Final = re.compile(rb"musl libc \([\w.-]{1,32}\)\nVersion %s\n")
-
-# A version string as musl's build writes it (VERSION from version.sh: a
-# release like 1.2.3, or git-describe output like 1.2.3-12-gabcdef0),
-# NUL-terminated and not the tail of a longer token. It is matched in two
-# steps because a pattern that starts with a literal is searched much faster
-# by `re` than one that starts with a look-behind: first the ".minor.patch\0"
-# tail, then, in the few bytes before each hit, the major number.
-_VERSION_TAIL: Final = re.compile(rb"\.(\d{1,4})\.(\d{1,4})(?:-[\w.+-]{1,64})?\x00")
-_VERSION_HEAD: Final = re.compile(rb"(?<![\w.+-])(\d{1,4})\Z")
 #: Most version-like strings looked at before giving up as "not sure".
 MAX_CANDIDATES: Final = 256
 
-_BANNER_VERSION: Final = re.compile(
-    r"^Version[ \t]+(\d{1,4})\.(\d{1,4})\.(\d{1,4})(?![\d.])", re.MULTILINE
+# The loader's usage format (ldso/dynlink.c). The long form is what every
+# release since 1.1 prints and is found fastest; the short form is the part
+# the rule requires.
+_USAGE_LONG: Final = b")\nVersion %s\nDynamic Program Loader\n"
+_USAGE_SHORT: Final = b")\nVersion %s\n"
+_USAGE_HEAD: Final = b"musl libc ("
+_ARCH_CHARS: Final = frozenset(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 )
-_BANNER_TITLE: Final = re.compile(r"^musl libc\b", re.MULTILINE)
+# glibc's ld.so usage (elf/dl-usage.c; elf/rtld.c before 2.33).
+_GLIBC_USAGE: Final = b"EXECUTABLE-FILE [ARGS-FOR-PROGRAM...]"
+# Bytes that may not precede a version string: a word, a dotted number, a
+# -/+ compound.
+_WORDISH: Final = frozenset(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-"
+)
+_SUFFIX_CHARS: Final = _WORDISH
 
 
 def musl_version_from_banner(text: str) -> MuslVersion | None:
@@ -83,58 +107,177 @@ def musl_version_from_banner(text: str) -> MuslVersion | None:
     >>> musl_version_from_banner("musl libc (x86_64)\\nVersion 1.2.3\\n")
     (1, 2, 3)
     """
-    if not _BANNER_TITLE.search(text):
+    import re  # only on the fallback path: nothing compiled at start-up
+
+    if not re.search(r"^musl libc\b", text, re.MULTILINE):
         return None
-    match = _BANNER_VERSION.search(text)
+    match = re.search(
+        r"^Version[ \t]+(\d{1,4})\.(\d{1,4})\.(\d{1,4})(?![\d.])", text, re.MULTILINE
+    )
     if match is None:
         return None
     return int(match[1]), int(match[2]), int(match[3])
 
 
-def _read_only_ranges(data: bytes | memoryview) -> list[tuple[int, int]] | None:
-    """File ranges of the image's non-writable PT_LOAD segments, clipped to
-    the data and to MAX_IMAGE_BYTES in total; None if it is not ELF."""
-    try:
-        ident = parse_ident(data)
-    except ElfError:
+def _has_musl_usage(region: bytes) -> bool:
+    """Whether ``region`` holds ``musl libc (<arch>)\\nVersion %s\\n``."""
+    for needle in (_USAGE_LONG, _USAGE_SHORT):
+        end = len(region)
+        for _ in range(MAX_CANDIDATES):
+            at = region.rfind(needle, 0, end)
+            if at < 0:
+                break
+            head = region.rfind(_USAGE_HEAD, max(0, at - 32 - len(_USAGE_HEAD)), at)
+            if head >= 0:
+                arch = region[head + len(_USAGE_HEAD) : at]
+                if arch and all(c in _ARCH_CHARS for c in arch):
+                    return True
+            end = at
+    return False
+
+
+def _digits_back(region: bytes, end: int) -> int:
+    """Start of the run of 1-4 ASCII digits ending before ``end`` (or end)."""
+    start = end
+    while start > 0 and end - start < 4 and 48 <= region[start - 1] <= 57:
+        start -= 1
+    return start
+
+
+def _digits_forward(region: bytes, start: int) -> int:
+    """End of the run of 1-4 ASCII digits starting at ``start`` (or start)."""
+    end, stop = start, min(len(region), start + 4)
+    while end < stop and 48 <= region[end] <= 57:
+        end += 1
+    return end
+
+
+def _version_at(region: bytes, dot: int) -> MuslVersion | None:
+    """The version string whose first dot is at ``dot``, if one is there."""
+    major = _digits_back(region, dot)
+    if major == dot or (major > 0 and region[major - 1] in _WORDISH):
         return None
+    minor_end = _digits_forward(region, dot + 1)
+    if minor_end == dot + 1 or minor_end >= len(region) or region[minor_end] != 46:
+        return None
+    patch_end = _digits_forward(region, minor_end + 1)
+    if patch_end == minor_end + 1 or patch_end >= len(region):
+        return None
+    tail = region[patch_end]
+    if tail == 45:  # "-" suffix of a git build: [\w.+-]{1,64} then NUL
+        end = region.find(b"\0", patch_end + 1, patch_end + 66)
+        if end < 0 or end == patch_end + 1:
+            return None
+        if not all(c in _SUFFIX_CHARS for c in region[patch_end + 1 : end]):
+            return None
+    elif tail != 0:
+        return None
+    return (
+        int(region[major:dot]),
+        int(region[dot + 1 : minor_end]),
+        int(region[minor_end + 1 : patch_end]),
+    )
+
+
+def _unique_version(regions: list[bytes]) -> MuslVersion | None:
+    found: set[MuslVersion] = set()
+    seen = 0
+    for region in regions:
+        find = region.find
+        last = len(region) - 1
+        dot = find(b".", 1)
+        while 0 < dot < last:
+            # The cheap test first: a digit on both sides of the dot.
+            if 48 <= region[dot + 1] <= 57 and 48 <= region[dot - 1] <= 57:
+                version = _version_at(region, dot)
+                if version is not None:
+                    seen += 1
+                    if seen > MAX_CANDIDATES:
+                        return None
+                    found.add(version)
+            dot = find(b".", dot + 1)
+    return found.pop() if len(found) == 1 else None
+
+
+def _regions(ident: ElfIdent, fetch: Fetch) -> list[tuple[int, int]]:
+    """File ranges to scan (rule 1), clipped to MAX_IMAGE_BYTES in total."""
+    read_only = [(off, size) for off, size, flags in ident.loads if not flags & PF_W]
+    try:
+        rodata = section_range(ident, b".rodata", fetch)
+    except ElfError:
+        rodata = None
+    if rodata is not None:
+        start, size = rodata
+        for off, filesz in read_only:
+            if off <= start and start + size <= off + filesz:
+                read_only = [rodata]
+                break
     ranges: list[tuple[int, int]] = []
     budget = MAX_IMAGE_BYTES
-    for offset, filesz, flags in ident.loads:
-        if flags & PF_W:
-            continue
-        start = min(offset, len(data))
-        end = min(offset + filesz, len(data), start + budget)
-        if end > start:
-            ranges.append((start, end))
-            budget -= end - start
+    for off, whole in read_only:
+        size = min(whole, budget)
+        if size > 0:
+            ranges.append((off, size))
+            budget -= size
     return ranges
+
+
+def identify_loader_image(
+    ident: ElfIdent, fetch: Fetch
+) -> tuple[LoaderFamily, MuslVersion | None]:
+    """(family, musl version) of an ELF loader image by rules 1-3.
+
+    ``fetch(offset, size)`` returns that many bytes of the file or raises
+    ElfError; ranges beyond the end of the file are clipped.
+    """
+    regions = []
+    for off, size in _regions(ident, fetch):
+        try:
+            regions.append(fetch(off, size))
+        except ElfError:
+            continue
+    if any(_has_musl_usage(region) for region in regions):
+        return "musl", _unique_version(regions)
+    if any(region.find(_GLIBC_USAGE) >= 0 for region in regions):
+        return "glibc", None
+    return None, None
+
+
+def identify_loader(
+    loader_path: str | os.PathLike[str],
+) -> tuple[LoaderFamily, MuslVersion | None]:
+    """Which libc the loader file at ``loader_path`` is, and its musl version,
+    read from the image alone; (None, None) when unreadable or neither.
+    Never raises."""
+    try:
+        with ElfReader(loader_path) as reader:
+            ident = reader.ident()
+
+            def fetch(offset: int, size: int) -> bytes:
+                return reader.read(offset, max(0, min(size, reader.size - offset)))
+
+            return identify_loader_image(ident, fetch)
+    except ElfError:
+        return None, None
 
 
 def musl_version_from_image(data: bytes | memoryview) -> MuslVersion | None:
     """The musl version stored in a loader/libc image, read without running
     it; None when the image does not say so unambiguously (see the module
     docstring for the rule)."""
-    ranges = _read_only_ranges(data)
-    if not ranges:
+    view = memoryview(data).cast("B")
+
+    def fetch(offset: int, size: int) -> bytes:
+        if offset >= len(view):
+            raise ElfError("beyond the data")
+        return bytes(view[offset : offset + size])
+
+    try:
+        ident = parse_ident(view)
+    except ElfError:
         return None
-    chunks = [bytes(data[start:end]) for start, end in ranges]
-    if not any(_USAGE_FORMAT.search(chunk) for chunk in chunks):
-        return None
-    found: set[MuslVersion] = set()
-    seen = 0
-    for chunk in chunks:
-        for tail in _VERSION_TAIL.finditer(chunk):
-            seen += 1
-            if seen > MAX_CANDIDATES:
-                return None
-            start = tail.start()
-            head = _VERSION_HEAD.search(chunk, max(0, start - 5), start)
-            if head is not None:
-                found.add((int(head[1]), int(tail[1]), int(tail[2])))
-    if len(found) != 1:
-        return None
-    return found.pop()
+    family, version = identify_loader_image(ident, fetch)
+    return version if family == "musl" else None
 
 
 def musl_version_by_running(
@@ -173,12 +316,8 @@ def read_musl_version(
     """The musl version of the loader at ``loader_path`` and how it was found:
     from the image if it says so unambiguously, else from the banner of a run.
     Never raises."""
-    try:
-        image = read_file_prefix(loader_path, MAX_IMAGE_BYTES)
-    except ElfError:
-        image = b""
-    version = musl_version_from_image(image) if image else None
-    if version is not None:
+    family, version = identify_loader(loader_path)
+    if family == "musl" and version is not None:
         return version, "image"
     version = musl_version_by_running(loader_path)
     if version is not None:

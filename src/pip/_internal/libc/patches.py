@@ -60,14 +60,16 @@ def musl_get_supported(get_supported: GetSupported) -> GetSupported:
     ) -> list[Tag]:
         if platforms is None:
             from pip._internal.libc.host import host_libc
-            from pip._internal.libc.tags import musl_host_platforms
 
             host = host_libc()
             if host.is_static_musl:
                 # A static musl interpreter cannot dlopen extension modules.
                 tags = get_supported(version, None, impl, abis)
                 return [tag for tag in tags if tag.platform == "any"]
-            platforms = musl_host_platforms(host)
+            if host.family == "musl":  # glibc hosts never import the tag rules
+                from pip._internal.libc.tags import musl_host_platforms
+
+                platforms = musl_host_platforms(host)
         return get_supported(version, platforms, impl, abis)
 
     return wrapper

@@ -16,19 +16,22 @@ that hides behind that tag. PEP 656 ``musllinux`` tags follow, newest first.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from pip._internal.libc.host import HostLibc
+if TYPE_CHECKING:
+    from pip._internal.libc.host import HostLibc
 
 LINUX_MUSL_SUFFIX = "_linux_musl"
 
-_MUSLLINUX = re.compile(r"musllinux_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>[a-z0-9_]+)")
-_MANYLINUX = re.compile(r"manylinux_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>[a-z0-9_]+)")
+# Patterns are compiled on first use (re's own cache), not at import: this module
+# is on pip's start-up path, where only musl_host_platforms runs.
+_MUSLLINUX = r"musllinux_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>[a-z0-9_]+)"
+_MANYLINUX = r"manylinux_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>[a-z0-9_]+)"
 _LEGACY_MANYLINUX = {
     "manylinux1": (2, 5),
     "manylinux2010": (2, 12),
     "manylinux2014": (2, 17),
 }
-_ARCH = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
 
 
 class InvalidMuslPlatform(ValueError):
@@ -61,6 +64,31 @@ def musl_host_platforms(host: HostLibc) -> list[str] | None:
     return platforms
 
 
+_ARCH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _ascii_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _parse_musllinux(platform: str) -> tuple[int, int, str] | None:
+    """``musllinux_<major>_<minor>_<arch>`` as (major, minor, arch), without a
+    regular expression (this runs for every platform of every tag list)."""
+    major, _, rest = platform[len("musllinux_") :].partition("_")
+    minor, _, arch = rest.partition("_")
+    if not (_ascii_number(major) and _ascii_number(minor) and arch):
+        return None
+    if not all(c in _ARCH_CHARS or c == "_" for c in arch):
+        return None
+    return int(major), int(minor), arch
+
+
+def _is_arch(arch: str) -> bool:
+    """``[a-z0-9]+(_[a-z0-9]+)*``"""
+    parts = arch.split("_")
+    return all(part and all(c in _ARCH_CHARS for c in part) for part in parts)
+
+
 def expand_musl_platform(platform: str) -> list[str] | None:
     """Expand a musl ``--platform`` value; None if it is not a musl platform.
 
@@ -70,17 +98,19 @@ def expand_musl_platform(platform: str) -> list[str] | None:
     rather than silently matching nothing.
     """
     if platform.startswith("musllinux"):
-        match = _MUSLLINUX.fullmatch(platform)
-        if match is None:
+        parsed = (
+            _parse_musllinux(platform) if platform.startswith("musllinux_") else None
+        )
+        if parsed is None:
             raise InvalidMuslPlatform(
                 f"invalid platform {platform!r}: a musllinux platform is "
                 "musllinux_<major>_<minor>_<arch>, e.g. musllinux_1_2_x86_64"
             )
-        version = (int(match["major"]), int(match["minor"]))
-        return musllinux_platforms(match["arch"], version)
+        major, minor, arch = parsed
+        return musllinux_platforms(arch, (major, minor))
     if platform.endswith(LINUX_MUSL_SUFFIX) or "linux_musl" in platform:
         arch = platform[: -len(LINUX_MUSL_SUFFIX)]
-        if not platform.endswith(LINUX_MUSL_SUFFIX) or not _ARCH.fullmatch(arch):
+        if not platform.endswith(LINUX_MUSL_SUFFIX) or not _is_arch(arch):
             raise InvalidMuslPlatform(
                 f"invalid platform {platform!r}: a libc-qualified musl platform is "
                 "<arch>_linux_musl, e.g. x86_64_linux_musl"
@@ -91,9 +121,9 @@ def expand_musl_platform(platform: str) -> list[str] | None:
 
 def _platform_need(platform: str) -> tuple[str, tuple[int, int] | None, str | None]:
     """(libc family, minimum version, arch) a platform tag asks for."""
-    if match := _MUSLLINUX.fullmatch(platform):
+    if match := re.fullmatch(_MUSLLINUX, platform):
         return "musl", (int(match["major"]), int(match["minor"])), match["arch"]
-    if match := _MANYLINUX.fullmatch(platform):
+    if match := re.fullmatch(_MANYLINUX, platform):
         return "glibc", (int(match["major"]), int(match["minor"])), match["arch"]
     legacy, _, arch = platform.partition("_")
     if legacy in _LEGACY_MANYLINUX:

@@ -1,0 +1,313 @@
+"""Cases 6 and 7 of benchmarks/run.py: detection at its floor, and whole commands.
+
+6. The fork's own host detection (importing its modules + ``host_libc()``, in a
+   process that has imported ``compatibility_tags``) against what stock pip does
+   instead on a musl host: spawning the musl loader to read its banner (the
+   ``subprocess.run`` alone, and packaging's whole ``_get_musl_version``).
+7. Whole commands on both hosts, fork vs stock: ``pip --version``, ``pip list``
+   (in a venv holding case 2's ~30 distributions), ``pip install --dry-run`` of
+   case 2's requirements from the local index, and (glibc; musl is case 2)
+   ``pip install`` of them into a fresh venv.
+
+Kept apart from run.py (already long); it takes run.py's helpers as arguments.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchlib import (
+    Ratio,
+    Row,
+    Sample,
+    Section,
+    Stats,
+    building,
+    cache_root,
+    fresh_copy,
+    interleave,
+    key_of,
+    last_json_line,
+    log,
+    pip_download,
+    run_child,
+    serve_directory,
+)
+
+from tests.lib.venvs import Venv
+
+TARGETS = {"detect": 0.5, "commands": 1.02}
+
+#: The fork: what ``get_supported()`` adds on top of upstream's work.
+FORK_DETECT_CHILD = """\
+import json, sys, time
+import pip._internal.utils.compatibility_tags  # untimed: loads the patches
+t0 = time.perf_counter()
+from pip._internal.libc.host import host_libc
+host = host_libc()
+t1 = time.perf_counter()
+modules = [m for m in sys.modules if m.startswith("pip._internal.libc.")]
+# The floor of any import here: one module holding nothing (bytecode cached).
+sys.path.insert(0, sys.argv[1])
+t2 = time.perf_counter()
+import bench_empty_module
+t3 = time.perf_counter()
+print(json.dumps({"ms": (t1 - t0) * 1e3, "host": host.describe(),
+                  "method": host.method, "empty_ms": (t3 - t2) * 1e3,
+                  "modules": len(modules)}))
+"""
+
+#: Stock on musl: the loader spawn packaging does (``subprocess.run([ld],
+#: stderr=PIPE, text=True)``), with its own ELF read of the interpreter untimed.
+STOCK_SPAWN_CHILD = """\
+import json, subprocess, sys, time
+import pip._internal.utils.compatibility_tags  # untimed, as for the fork
+from pip._vendor.packaging._elffile import ELFFile
+with open(sys.executable, "rb") as f:
+    ld = ELFFile(f).interpreter
+t0 = time.perf_counter()
+proc = subprocess.run([ld], stderr=subprocess.PIPE, text=True)
+t1 = time.perf_counter()
+print(json.dumps({"ms": (t1 - t0) * 1e3, "banner": proc.stderr.splitlines()[:2]}))
+"""
+
+#: Stock on musl: packaging's whole detection (ELF read + spawn + parse).
+STOCK_MUSL_VERSION_CHILD = """\
+import json, sys, time
+import pip._internal.utils.compatibility_tags  # untimed
+from pip._vendor.packaging import _musllinux
+t0 = time.perf_counter()
+version = _musllinux._get_musl_version(sys.executable)
+t1 = time.perf_counter()
+print(json.dumps({"ms": (t1 - t0) * 1e3, "version": str(version)}))
+"""
+
+
+def _row(
+    measure: str, who: str, values: Sequence[float], unit: str, note: str = ""
+) -> Row:
+    return Row(measure, who, Stats.of(values), unit, note)
+
+
+def _ratio(a: Sequence[float], b: Sequence[float]) -> float:
+    return Stats.of(a).median / Stats.of(b).median
+
+
+def _ms(samples: Sequence[Sample]) -> list[float]:
+    return [float(s.extra["ms"]) for s in samples]
+
+
+def _child(python: Path, code: str, *args: Path) -> Callable[[int], Sample]:
+    def run(_rnd: int) -> Sample:
+        s = run_child([python, "-c", code, *args]).check("detection child")
+        s.extra = last_json_line(s.stdout)
+        return s
+
+    return run
+
+
+def case_detection(cfg: Any, env: Any) -> Section:
+    sec = Section(
+        "Host detection: the fork's reads vs stock's loader spawn",
+        "In a fresh process that has imported `compatibility_tags` (untimed): the "
+        "fork's own detection — importing `pip._internal.libc.host` (and what it "
+        "imports) plus the first `host_libc()` — against stock pip 26.3 on the "
+        "same musl CPython: the `subprocess.run([loader], stderr=PIPE, text=True)` "
+        "packaging runs to read the musl version (its ELF read of the interpreter "
+        "untimed), and packaging's whole `_get_musl_version(sys.executable)`. On "
+        "the glibc CPython the fork's detection is recorded for context (stock "
+        "does no detection of its own beyond glibc's version there).",
+    )
+    repeat, warmup = cfg.reps(30), cfg.warm(3)
+    empty = cfg.work / "empty-module"
+    empty.mkdir(exist_ok=True)
+    (empty / "bench_empty_module.py").write_text("")
+    for python in (env.musl_fork.python, env.host_fork.python):
+        run_child([python, "-m", "compileall", "-q", empty]).check("compileall")
+    log(f"case 6: detection vs loader spawn ({warmup}+{repeat} runs each)")
+    got = interleave(
+        {
+            "fork: import + host_libc()": _child(
+                env.musl_fork.python, FORK_DETECT_CHILD
+            ),
+            "stock: loader spawn": _child(env.musl_stock.python, STOCK_SPAWN_CHILD),
+            "stock: _get_musl_version()": _child(
+                env.musl_stock.python, STOCK_MUSL_VERSION_CHILD
+            ),
+            "fork on glibc: import + host_libc()": _child(
+                env.host_fork.python, FORK_DETECT_CHILD, empty
+            ),
+        },
+        repeat=repeat,
+        warmup=warmup,
+        label="detection",
+    )
+    notes = {
+        "fork: import + host_libc()": got["fork: import + host_libc()"][0].extra[
+            "method"
+        ],
+        "fork on glibc: import + host_libc()": got[
+            "fork on glibc: import + host_libc()"
+        ][0].extra["host"],
+    }
+    for name, samples in got.items():
+        sec.rows.append(
+            _row(
+                name.split(":")[1].strip(),
+                name.split(":")[0],
+                _ms(samples),
+                "ms",
+                notes.get(name, ""),
+            )
+        )
+    fork, spawn = (
+        _ms(got["fork: import + host_libc()"]),
+        _ms(got["stock: loader spawn"]),
+    )
+    sec.ratios += [
+        Ratio(
+            "musl: fork's detection / stock's loader spawn",
+            _ratio(fork, spawn),
+            TARGETS["detect"],
+        ),
+        Ratio(
+            "musl: fork's detection / stock's _get_musl_version()",
+            _ratio(fork, _ms(got["stock: _get_musl_version()"])),
+            note="stock's whole musl detection, spawn included",
+        ),
+    ]
+    sec.notes.append(
+        f"{warmup} warm-up round(s) discarded, {repeat} measured rounds, "
+        "contenders interleaved (order alternating every round)."
+    )
+    return sec
+
+
+def glibc_wheelhouse(env: Any, reqs: Sequence[str]) -> Path:
+    """The host's own (manylinux) cp311 wheels of ``reqs`` and dependencies."""
+    final = cache_root() / f"wheelhouse-{key_of('host-glibc-cp311', sorted(reqs))}"
+    if not final.exists():
+        log(f"downloading the host's wheels for {len(reqs)} requirements (once)")
+        with building(final) as tmp:
+            pip_download(env.host_stock.python, tmp, ["--only-binary=:all:", *reqs])
+    return final
+
+
+def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> Section:
+    sec = Section(
+        "Whole commands",
+        "Fork vs stock pip 26.3 in sibling venvs of the same interpreter, whole "
+        "process wall time: `python -m pip --version`; `python -m pip list` in a "
+        f"venv holding the {len(reqs)} requirements of case 2 and their "
+        "dependencies (installed once, untimed); `python -m pip install --dry-run "
+        "--no-cache-dir --index-url <local> <requirements>`; and on the glibc "
+        "CPython `python -m pip install --no-cache-dir --index-url <local> "
+        "<requirements>` into a fresh venv (the musl CPython's is case 2). The "
+        "local index serves the musllinux wheels of case 2 to the musl CPython "
+        "and the host's manylinux wheels of the same requirements to the glibc one.",
+    )
+    runs = cfg.work / "runs-commands"
+    runs.mkdir(exist_ok=True)
+    glibc_house = glibc_wheelhouse(env, reqs)
+    for host, fork, stock, house in (
+        ("glibc", env.host_fork, env.host_stock, glibc_house),
+        ("musl", env.musl_fork, env.musl_stock, musl_house),
+    ):
+        with serve_directory(
+            house, cfg.work / f"pypiserver-commands-{host}.log"
+        ) as url:
+            install = ["install", "--no-cache-dir", "--index-url", url, *reqs]
+            full: dict[str, Venv] = {}
+            for name, venv in (("fork", fork), ("stock", stock)):
+                target = Venv(fresh_copy(venv.root, runs / f"{host}-{name}-full"))
+                run_child([target.python, "-m", "pip", *install]).check(
+                    f"pip install ({host}, {name}, set-up)"
+                )
+                full[name] = target
+
+            def pip(venv: Venv, *args: str) -> Callable[[int], Sample]:
+                def run(_rnd: int, args: tuple[str, ...] = args) -> Sample:
+                    return run_child([venv.python, "-m", "pip", *args]).check(
+                        f"pip {args[0]}"
+                    )
+
+                return run
+
+            def fresh_install(
+                venv: Venv, name: str, host: str = host, install: list[str] = install
+            ) -> Callable[[int], Sample]:
+                def run(rnd: int) -> Sample:
+                    target = fresh_copy(venv.root, runs / f"{host}-{name}-{rnd}")
+                    s = run_child([target / "bin" / "python", "-m", "pip", *install])
+                    shutil.rmtree(target)
+                    return s.check(f"pip install ({host}, {name})")
+
+                return run
+
+            commands: list[
+                tuple[str, int, int, Callable[[Venv, str], Callable[[int], Sample]]]
+            ] = [
+                ("pip --version", 20, 2, lambda v, n: pip(v, "--version")),
+                ("pip list", 20, 2, lambda v, n, full=full: pip(full[n], "list")),
+                (
+                    "pip install --dry-run",
+                    10,
+                    1,
+                    lambda v, n, install=install: pip(
+                        v, "install", "--dry-run", *install[1:]
+                    ),
+                ),
+            ]
+            if host == "glibc":
+                commands.append(("pip install", 5, 1, fresh_install))
+            for title, reps, warm, make in commands:
+                repeat, warmup = cfg.reps(reps), cfg.warm(warm)
+                log(
+                    f"case 7: {title} on the {host} CPython ({warmup}+{repeat} runs each)"
+                )
+                got = interleave(
+                    {"fork": make(fork, "fork"), "stock": make(stock, "stock")},
+                    repeat=repeat,
+                    warmup=warmup,
+                    label=f"{host} {title}",
+                )
+                unit = "s" if title == "pip install" else "ms"
+                scale = 1.0 if unit == "s" else 1e3
+                for name in ("fork", "stock"):
+                    sec.rows.append(
+                        _row(
+                            f"{host}: {title}",
+                            name,
+                            [s.wall * scale for s in got[name]],
+                            unit,
+                        )
+                    )
+                sec.ratios.append(
+                    Ratio(
+                        f"{host}: {title} fork/stock",
+                        _ratio(
+                            [s.wall for s in got["fork"]],
+                            [s.wall for s in got["stock"]],
+                        ),
+                        TARGETS["commands"],
+                    )
+                )
+                sec.ratios.append(
+                    Ratio(
+                        f"{host}: {title} CPU time fork/stock",
+                        _ratio(
+                            [s.cpu for s in got["fork"]], [s.cpu for s in got["stock"]]
+                        ),
+                        note="CPU time (user + sys)",
+                    )
+                )
+            for target in full.values():
+                shutil.rmtree(target.root)
+    sec.notes.append(
+        "Warm-up rounds discarded (2 for --version and list, 1 for the installs); "
+        "contenders interleaved (order alternating every round)."
+    )
+    return sec

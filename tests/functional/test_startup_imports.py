@@ -1,0 +1,79 @@
+"""What the fork adds to pip's start-up path, compared with stock pip 26.3.
+
+In sibling venvs of the same interpreter (glibc host CPython and the musl
+CPython), a fresh process imports ``compatibility_tags`` and calls
+``get_supported()``; it records the modules that appear and every regular
+expression compiled (``re``'s compiler, called only on a cache miss). The fork
+may add its own small modules and nothing else: no ``sysconfig``,
+``dataclasses``, ``subprocess`` or ``pip._vendor.rich`` that stock does not
+import itself, and no regular expression stock does not compile.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.lib.venvs import Venv
+
+PROBE = """
+import json, sys
+try:
+    import re._compiler as compiler
+except ImportError:  # Python 3.10
+    import sre_compile as compiler
+compiled = []
+original = compiler.compile
+def counting(pattern, flags=0):
+    compiled.append(repr(pattern))
+    return original(pattern, flags)
+compiler.compile = counting
+before = set(sys.modules)
+from pip._internal.utils.compatibility_tags import get_supported
+get_supported()
+print(json.dumps({"modules": sorted(set(sys.modules) - before), "compiled": compiled}))
+"""
+
+FORK_MODULES = {
+    "pip._internal.libc",
+    "pip._internal.libc.fork",
+    "pip._internal.libc.patches",
+    "pip._internal.libc.host",
+    "pip._internal.libc.elf_ident",
+}
+#: Only a musl host reads the loader image and ranks musl tags.
+MUSL_ONLY = {"pip._internal.libc.musl_version", "pip._internal.libc.tags"}
+NEVER = ("sysconfig", "dataclasses", "subprocess", "pip._vendor.rich")
+
+
+def _probe(venv: Venv) -> dict[str, list[str]]:
+    out = venv.run("-c", PROBE).stdout.strip().splitlines()[-1]
+    result: dict[str, list[str]] = json.loads(out)
+    return result
+
+
+def _compare(fork: Venv, stock: Venv, allowed: set[str]) -> None:
+    ours, theirs = _probe(fork), _probe(stock)
+    extra = set(ours["modules"]) - set(theirs["modules"])
+    assert extra <= allowed, sorted(extra - allowed)
+    for name in NEVER:
+        if name not in theirs["modules"]:
+            assert name not in ours["modules"], name
+    assert set(ours["compiled"]) <= set(theirs["compiled"]), sorted(
+        set(ours["compiled"]) - set(theirs["compiled"])
+    )
+
+
+def test_glibc_start_up_adds_only_fork_modules(
+    fork_venv: Venv, stock_venv: Venv
+) -> None:
+    _compare(fork_venv, stock_venv, FORK_MODULES)
+    assert not MUSL_ONLY & set(_probe(fork_venv)["modules"])
+
+
+@pytest.mark.musl
+def test_musl_start_up_adds_only_fork_modules(
+    musl_fork_venv: Venv, musl_stock_venv: Venv
+) -> None:
+    _compare(musl_fork_venv, musl_stock_venv, FORK_MODULES | MUSL_ONLY)
