@@ -74,7 +74,7 @@ def test_musl_very_verbose_explains_every_skipped_wheel(
     out = _install(musl_fork_venv, tmp_path, "-vv")
     for key in ("glibc-1.0", "other-python-1.0", "glibc-2.0", "aarch64-1.0"):
         line = next(
-            (l for l in out.splitlines() if "Skipping link:" in l and names[key] in l),
+            (ln for ln in out.splitlines() if "Skipping link:" in ln and names[key] in ln),
             None,
         )
         assert line is not None, (key, out)

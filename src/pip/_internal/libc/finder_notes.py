@@ -17,8 +17,10 @@ is asked for the best candidate of a specifier.
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from pip._internal.index.package_finder import LinkEvaluator, PackageFinder
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from pip._vendor.packaging.tags import Tag
 
 logger = logging.getLogger(__name__)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _Skipped(NamedTuple):
@@ -130,3 +134,32 @@ def log_platforms_asked(finder: PackageFinder) -> None:
             " or ".join(generic),
             generic[0].removesuffix("_linux_musl"),
         )
+
+
+# -- the wrappers (patch points) ------------------------------------------------------
+
+
+def explain_considered_skips(find_best_candidate: _F) -> _F:
+    """At -v on musl, explain skipped wheels of the versions the finder considers."""
+
+    @functools.wraps(find_best_candidate)
+    def wrapper(
+        self: Any, project_name: str, specifier: Any = None, hashes: Any = None
+    ) -> Any:
+        result = find_best_candidate(self, project_name, specifier, hashes)
+        log_considered_skips(project_name, specifier)
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def name_platforms_asked(report_conflict: _F) -> _F:
+    """After 'from versions: none' for a musl --platform: name the platforms."""
+
+    @functools.wraps(report_conflict)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        error = report_conflict(self, *args, **kwargs)
+        log_platforms_asked(self._finder)
+        return error
+
+    return wrapper  # type: ignore[return-value]

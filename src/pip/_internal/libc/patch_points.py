@@ -81,7 +81,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         module="pip._internal.index.package_finder",
         anchor="PackageFinder.find_best_candidate",
-        wrapper="pip._internal.libc.patches:explain_considered_skips",
+        wrapper="pip._internal.libc.finder_notes:explain_considered_skips",
         reason=(
             "On a musl host, pip install -v explains the skipped wheels of the "
             "versions pip is considering whose python/abi tags fit the interpreter "
@@ -91,7 +91,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         module="pip._internal.resolution.resolvelib.factory",
         anchor="Factory._report_single_requirement_conflict",
-        wrapper="pip._internal.libc.patches:name_platforms_asked",
+        wrapper="pip._internal.libc.finder_notes:name_platforms_asked",
         reason=(
             "'from versions: none' for a musl --platform names the platform tags "
             "that were looked for, and that PyPI carries no <arch>_linux_musl wheels."

@@ -134,36 +134,6 @@ def explain_platform_mismatch(
     return wrapper
 
 
-def explain_considered_skips(find_best_candidate: _F) -> _F:
-    """At -v on musl, explain skipped wheels of the versions the finder considers."""
-
-    @functools.wraps(find_best_candidate)
-    def wrapper(
-        self: Any, project_name: str, specifier: Any = None, hashes: Any = None
-    ) -> Any:
-        result = find_best_candidate(self, project_name, specifier, hashes)
-        from pip._internal.libc.finder_notes import log_considered_skips
-
-        log_considered_skips(project_name, specifier)
-        return result
-
-    return wrapper  # type: ignore[return-value]
-
-
-def name_platforms_asked(report_conflict: _F) -> _F:
-    """"from versions: none" for a musl --platform: say which platforms were asked."""
-
-    @functools.wraps(report_conflict)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        error = report_conflict(self, *args, **kwargs)
-        from pip._internal.libc.finder_notes import log_platforms_asked
-
-        log_platforms_asked(self._finder)
-        return error
-
-    return wrapper  # type: ignore[return-value]
-
-
 def libc_debug_section(show_tags: Callable[[Values], None]) -> Callable[[Values], None]:
     """``pip debug``: report the interpreter's libc before the ranked tags."""
 
