@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -146,26 +147,42 @@ def test_stock_pip_does_not_expand_musllinux(stock_venv: Venv, tmp_path: Path,
     assert "No matching distribution found for muslprobe" in proc.stderr
 
 
-def test_verbose_install_says_why_musl_wheels_do_not_fit(
-    fork_venv: Venv, tmp_path: Path, musl_only_links: Path
-) -> None:
-    proc = fork_venv.pip(
+def _install_verbose(venv: Venv, links: Path, flag: str) -> str:
+    proc = venv.pip(
         "install",
-        "-v",
+        flag,
         "--dry-run",
         "--no-index",
         "--find-links",
-        str(musl_only_links),
+        str(links),
         "muslprobe",
         check=False,
     )
     assert proc.returncode == 1
-    out = proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def test_very_verbose_install_says_why_musl_wheels_do_not_fit(
+    fork_venv: Venv, musl_only_links: Path
+) -> None:
+    out = _install_verbose(fork_venv, musl_only_links, "-vv")
+    assert re.search(
+        r"Skipping link: none of the wheel's tags \(cp311-cp311-musllinux_1_1_x86_64\) "
+        r"are compatible \(run pip debug --verbose to show compatible tags\): "
+        r"musllinux_1_1 wheel is for musl; this host uses glibc [\d.]+ \(x86_64\): "
+        r"\S+muslprobe-1.0-cp311-cp311-musllinux_1_1_x86_64.whl",
+        out,
+    ), out
     assert (
-        "Skipping muslprobe-1.0-cp311-cp311-musllinux_1_1_x86_64.whl: "
-        "musllinux_1_1 wheel is for musl; this host uses glibc"
-    ) in out
-    assert (
-        "Skipping muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl: "
         "x86_64_linux_musl wheel is for musl; this host uses glibc"
     ) in out
+
+
+def test_verbose_install_on_glibc_says_no_more_than_stock(
+    fork_venv: Venv, stock_venv: Venv, musl_only_links: Path
+) -> None:
+    """-v on glibc: the libc explanations are not news there (-vv has them)."""
+    fork = _install_verbose(fork_venv, musl_only_links, "-v")
+    stock = _install_verbose(stock_venv, musl_only_links, "-v")
+    assert "this host uses glibc" not in fork
+    assert len(fork.splitlines()) == len(stock.splitlines()), (fork, stock)

@@ -660,25 +660,6 @@ def _abi_check_verbose(
     return fork, stock
 
 
-_PLATFORM_WHY = re.compile(
-    r"^  Skipping \S+\.whl: \S+ wheel is for musl; this host uses glibc [\d.]+ "
-    r"\(x86_64\)\n",
-    re.M,
-)
-
-
-def _platform_mismatch_explained(
-    fork: Outcome, stock: Outcome, step: int | None
-) -> tuple[Outcome, Outcome]:
-    fork = fork.clone()
-    for i in _steps(fork, step):
-        f, s = fork.steps[i], stock.steps[i]
-        _require(bool(_PLATFORM_WHY.findall(f.stdout)), "-v explains no skip", f)
-        _require("this host uses" not in s.stdout, "stock explains skips", s)
-        f.stdout = _PLATFORM_WHY.sub("", f.stdout)
-    return fork, stock
-
-
 # -- --skip-wheel-abi-check is the fork's own option ----------------------------------
 
 
@@ -857,15 +838,6 @@ DIFFERENCES: dict[str, IntendedDifference] = {
             "(glibc …)'); on glibc that is generic linux_<arch> wheels, since "
             "manylinux wheels are trusted there.",
             _abi_check_verbose,
-        ),
-        IntendedDifference(
-            "platform-mismatch-explained",
-            "pip install -v says, for each wheel skipped for its platform tag, "
-            "why in libc terms ('Skipping …musllinux_1_1_x86_64.whl: "
-            "musllinux_1_1 wheel is for musl; this host uses glibc 2.36 "
-            "(x86_64)'); stock pip only logs that at -vv, in tag terms (patch "
-            "point LinkEvaluator.evaluate_link).",
-            _platform_mismatch_explained,
         ),
         IntendedDifference(
             "skip-wheel-abi-check-unknown-to-stock",

@@ -72,9 +72,29 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         anchor="LinkEvaluator.evaluate_link",
         wrapper="pip._internal.libc.patches:explain_platform_mismatch",
         reason=(
-            "pip install -v says why a wheel's platform tags do not fit this host's "
+            "pip install -vv says why a wheel's platform tags do not fit this host's "
             "libc (e.g. 'musllinux_1_2 wheel needs musl >= 1.2; this host has musl "
-            "1.1')."
+            "1.1'); on a musl host, -v says it for the wheels that matter. On glibc, "
+            "-v output stays exactly stock pip's."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.index.package_finder",
+        anchor="PackageFinder.find_best_candidate",
+        wrapper="pip._internal.libc.finder_notes:explain_considered_skips",
+        reason=(
+            "On a musl host, pip install -v explains the skipped wheels of the "
+            "versions pip is considering whose python/abi tags fit the interpreter "
+            "(links are evaluated once per project, before the specifier is known)."
+        ),
+    ),
+    PatchPoint(
+        module="pip._internal.resolution.resolvelib.factory",
+        anchor="Factory._report_single_requirement_conflict",
+        wrapper="pip._internal.libc.finder_notes:name_platforms_asked",
+        reason=(
+            "'from versions: none' for a musl --platform names the platform tags "
+            "that were looked for, and that PyPI carries no <arch>_linux_musl wheels."
         ),
     ),
     PatchPoint(

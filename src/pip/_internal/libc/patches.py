@@ -121,29 +121,17 @@ def validate_musl_platforms(make_target_python: _F) -> _F:
 def explain_platform_mismatch(
     evaluate_link: Callable[[LinkEvaluator, Link], tuple[LinkType, str]],
 ) -> Callable[[LinkEvaluator, Link], tuple[LinkType, str]]:
-    """Say, at -v, why a wheel's tags do not fit this host's libc."""
+    """Say why a wheel's tags do not fit this host's libc (-vv; on musl also -v)."""
 
     @functools.wraps(evaluate_link)
     def wrapper(self: LinkEvaluator, link: Link) -> tuple[LinkType, str]:
         result, detail = evaluate_link(self, link)
         if result.name != "platform_mismatch" or not link.is_wheel:
             return result, detail
-        if self._target_python.platforms:  # --platform: the host is not the target
-            return result, detail
-        from pip._internal.libc.host import host_libc
-        from pip._internal.libc.tags import explain_platform_mismatch as explain
-        from pip._internal.models.wheel import Wheel
-        from pip._internal.utils._log import getLogger
+        from pip._internal.libc.finder_notes import explain_skipped_wheel
 
-        try:
-            platforms = sorted({tag.platform for tag in Wheel(link.filename).file_tags})
-        except Exception:
-            return result, detail
-        why = explain(platforms, host_libc())
-        if why is None:
-            return result, detail
-        getLogger(__name__).verbose("Skipping %s: %s", link.filename, why)
-        return result, f"{detail}: {why}"
+        why = explain_skipped_wheel(self, link)
+        return result, detail if why is None else f"{detail}: {why}"
 
     return wrapper
 
