@@ -1,0 +1,25 @@
+# The __main__.py of pip-<version>.pyz (tools/dist.py writes it into the zip).
+#
+#   python pip-<version>.pyz install -r requirements.txt
+#
+# Nothing gets installed to run it: Python puts the archive on sys.path and runs
+# this module. pip and the fork read their own data files (certifi's CA bundle, the
+# musl symbol table) through importlib.resources, which reads them from the archive.
+# Keep this file runnable by old Pythons long enough to say what is wrong.
+import sys
+
+if sys.version_info < (3, 10):  # noqa: UP036 - the point is to run on older ones
+    major, minor = sys.version_info[:2]
+    sys.exit(
+        f"this pip (the musl build) needs Python 3.10 or newer; this is {major}.{minor}"
+    )
+
+# ``python pip.pyz`` already put the archive first on sys.path; make sure of it
+# when the module is run some other way (runpy, a renamed copy).
+_archive = getattr(__loader__, "archive", None)  # zipimport sets it
+if _archive and _archive not in sys.path:
+    sys.path.insert(0, _archive)
+
+from pip._internal.cli.main import main  # noqa: E402
+
+sys.exit(main())
