@@ -69,7 +69,7 @@ def _extract(tar: tarfile.TarFile, dest: Path) -> None:
     if hasattr(tarfile, "data_filter"):
         tar.extractall(dest, filter="data")
     else:  # Python < 3.11.4: the archives here are our own
-        tar.extractall(dest)  # noqa: S202
+        tar.extractall(dest)
 
 
 def build_env(epoch: int, constraints: Path) -> dict[str, str]:
@@ -97,23 +97,22 @@ def run_build(what: str, source: Path, out: Path, env: dict[str, str]) -> Path:
 
 
 def differing_members(a: Path, b: Path) -> list[str]:
+    """Members whose data, time or mode differ (or ``[]`` if the bytes are equal)."""
+    if a.read_bytes() == b.read_bytes():
+        return []
     with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
         infos_a = {i.filename: i for i in za.infolist()}
         infos_b = {i.filename: i for i in zb.infolist()}
-        names = sorted(infos_a.keys() | infos_b.keys())
-        return [
+        differ = [
             name
-            for name in names
+            for name in sorted(infos_a.keys() | infos_b.keys())
             if name not in infos_a
             or name not in infos_b
             or za.read(name) != zb.read(name)
             or infos_a[name].date_time != infos_b[name].date_time
             or infos_a[name].external_attr != infos_b[name].external_attr
-        ] or (
-            ["(member order or zip headers)"]
-            if a.read_bytes() != b.read_bytes()
-            else []
-        )
+        ]
+    return differ or ["(member order or zip headers)"]
 
 
 def zipapp_members(
