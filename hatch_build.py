@@ -102,12 +102,15 @@ def record_digest(path: Path) -> str:
 def _upstream_candidates(
     dist: importlib.metadata.Distribution, prefixes: tuple[str, ...]
 ) -> dict[str, Path]:
-    """Every file under ``prefixes``: listed in the installed RECORD or on disk."""
+    """Every file under ``prefixes`` that exists: listed in the installed RECORD,
+    or on disk without being listed."""
     found: dict[str, Path] = {}
     for file in dist.files or ():
         name = str(file).replace("\\", "/")
-        if name.startswith(prefixes) and "__pycache__" not in name.split("/"):
-            found[name] = Path(str(dist.locate_file(file)))
+        path = Path(str(dist.locate_file(file)))
+        wanted = name.startswith(prefixes) and "__pycache__" not in name.split("/")
+        if wanted and path.is_file():  # listed but gone counts as missing
+            found[name] = path
     for prefix in prefixes:
         top = Path(str(dist.locate_file(prefix)))
         if not top.is_dir():
