@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs (idempotent, quiet when present).
 set -euo pipefail
-packages=(musl musl-dev musl-tools gcc gcc-multilib binutils file dpkg-dev qemu-user)
+packages=(musl musl-dev musl-tools gcc gcc-multilib binutils file dpkg-dev qemu-user busybox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
