@@ -138,10 +138,19 @@ def zipapp_members(
     return sorted(members)
 
 
+def wheel_version(wheel: Path) -> str:
+    """The version in the wheel's ``pip-<version>.dist-info`` directory."""
+    with zipfile.ZipFile(wheel) as zf:
+        found = {n.split("/", 1)[0] for n in zf.namelist() if ".dist-info/" in n}
+    if len(found) != 1 or not next(iter(found)).startswith("pip-"):
+        raise DistError(f"{wheel.name} is not a wheel of pip (its .dist-info: {found})")
+    return next(iter(found))[len("pip-") : -len(".dist-info")]
+
+
 def make_zipapp(wheel: Path, out_dir: Path, main_py: Path = ZIPAPP_MAIN) -> Path:
     """``pip-<version>.pyz`` from the wheel and ``main_py`` (its ``__main__.py``):
     the same bytes for the same inputs."""
-    version = wheel.name.split("-")[1]
+    version = wheel_version(wheel)
     buffer = io.BytesIO()
     buffer.write(SHEBANG)
     with zipfile.ZipFile(buffer, "w") as zf:
