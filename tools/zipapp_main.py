@@ -5,13 +5,15 @@
 # Nothing gets installed to run it: Python puts the archive on sys.path and runs
 # this module. pip and the fork read their own data files (certifi's CA bundle, the
 # musl symbol table) through importlib.resources, which reads them from the archive.
-# Keep this file runnable by old Pythons long enough to say what is wrong.
+# Keep this file parseable by old Pythons (even 2.7) so that they can say what is
+# wrong in one line.
 import sys
 
 if sys.version_info < (3, 10):  # noqa: UP036 - the point is to run on older ones
-    major, minor = sys.version_info[:2]
+    # %-formatting, not an f-string: Python 2 must parse this file to say it.
     sys.exit(
-        f"this pip (the musl build) needs Python 3.10 or newer; this is {major}.{minor}"
+        "this pip (the musl build) needs Python 3.10 or newer; this is %d.%d"  # noqa: UP031
+        % sys.version_info[:2]
     )
 
 # ``python pip.pyz`` already put the archive first on sys.path; make sure of it
