@@ -4,7 +4,10 @@ Upstream pip is never part of this repository. It is a pinned build dependency
 (``pip==<UPSTREAM_VERSION>`` in ``[build-system] requires``); this hook
 
 1. finds that distribution in the build environment and refuses any other version,
-2. copies every file of its ``pip`` package into a staging directory,
+2. checks every upstream file it copies against the sha256 digests of the official
+   wheel's RECORD, pinned in ``tools/upstream-pip-<version>.RECORD`` (a changed,
+   extra or missing file fails the build, naming it), then copies every file of
+   the ``pip`` package into a staging directory,
 3. lays our own ``src/pip/...`` files over it,
 4. applies the patch-point table (``src/pip/_internal/libc/patch_points.py``),
 5. hands the staged package to hatchling, and stages upstream's license files so
@@ -14,6 +17,9 @@ Upstream pip is never part of this repository. It is a pinned build dependency
 from __future__ import annotations
 
 import ast
+import base64
+import csv
+import hashlib
 import importlib.metadata
 import re
 import runpy
@@ -31,6 +37,10 @@ FORK_MODULE = OVERLAY_ROOT / "pip" / "_internal" / "libc" / "fork.py"
 # Upstream license files are staged here (git-ignored) so that hatchling's PEP 639
 # handling writes them to ``licenses/<same path as upstream>``.
 STAGED_LICENSE_DIRS = ("AUTHORS.txt", "src/pip/_vendor")
+# The official wheel's RECORD per upstream version (tools/pin-upstream-record.py).
+PINNED_RECORD = "tools/upstream-pip-{version}.RECORD"
+# How many problems a failed upstream check names before "and N more".
+SHOWN_PROBLEMS = 5
 
 
 class BuildError(Exception):
@@ -66,26 +76,100 @@ def find_upstream_pip(pin: str) -> importlib.metadata.Distribution:
     return dist
 
 
-def copy_upstream_package(dist: importlib.metadata.Distribution, stage: Path) -> int:
-    copied = 0
+def load_pinned_record(root: Path, pin: str) -> dict[str, str]:
+    """The pinned RECORD of the official wheel: wheel path -> ``sha256=<b64>``."""
+    relative = PINNED_RECORD.format(version=pin)
+    path = root / relative
+    if not path.is_file():
+        raise BuildError(
+            f"{relative} is missing: it pins the digests of the official pip {pin} "
+            f"wheel; create it with `python tools/pin-upstream-record.py {pin}`"
+        )
+    digests = {}
+    for row in csv.reader(path.read_text(encoding="utf-8").splitlines()):
+        if len(row) != 3 or (row[1] and not row[1].startswith("sha256=")):
+            raise BuildError(f"{relative}: not a wheel RECORD line: {','.join(row)}")
+        if row[1]:
+            digests[row[0]] = row[1]
+    return digests
+
+
+def record_digest(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _upstream_candidates(
+    dist: importlib.metadata.Distribution, prefixes: tuple[str, ...]
+) -> dict[str, Path]:
+    """Every file under ``prefixes`` that exists: listed in the installed RECORD,
+    or on disk without being listed."""
+    found: dict[str, Path] = {}
     for file in dist.files or ():
-        parts = Path(str(file)).parts
-        if not parts or parts[0] != "pip" or "__pycache__" in parts:
+        name = str(file).replace("\\", "/")
+        path = Path(str(dist.locate_file(file)))
+        wanted = name.startswith(prefixes) and "__pycache__" not in name.split("/")
+        if wanted and path.is_file():  # listed but gone counts as missing
+            found[name] = path
+    for prefix in prefixes:
+        top = Path(str(dist.locate_file(prefix)))
+        if not top.is_dir():
             continue
-        source = Path(str(dist.locate_file(file)))
-        target = stage.joinpath(*parts[1:])
+        for path in top.rglob("*"):
+            relative = path.relative_to(top).as_posix()
+            if path.is_file() and "__pycache__" not in relative.split("/"):
+                found.setdefault(prefix + relative, path)
+    return found
+
+
+def verified_upstream_files(
+    dist: importlib.metadata.Distribution, root: Path
+) -> dict[str, Path]:
+    """The upstream files the build uses (the ``pip`` package and the license
+    files), by wheel path, each checked against the pinned RECORD."""
+    pin = dist.version
+    pinned = load_pinned_record(root, pin)
+    prefixes = ("pip/", f"pip-{pin}.dist-info/licenses/")
+    expected = {name for name in pinned if name.startswith(prefixes)}
+    found = _upstream_candidates(dist, prefixes)
+    problems = [
+        f"{name} is not in the official wheel" for name in found.keys() - expected
+    ]
+    problems += [f"{name} is missing" for name in expected - found.keys()]
+    problems += [
+        f"{name} differs (sha256)"
+        for name in expected & found.keys()
+        if record_digest(found[name]) != pinned[name]
+    ]
+    if problems:
+        problems.sort()
+        shown = "; ".join(problems[:SHOWN_PROBLEMS])
+        if len(problems) > SHOWN_PROBLEMS:
+            shown += f"; and {len(problems) - SHOWN_PROBLEMS} more"
+        raise BuildError(
+            f"upstream pip {pin} in the build environment is not the official wheel "
+            f"pinned in {PINNED_RECORD.format(version=pin)}: {shown}"
+        )
+    return found
+
+
+def copy_upstream_package(files: dict[str, Path], stage: Path) -> int:
+    copied = 0
+    for name, source in sorted(files.items()):
+        if not name.startswith("pip/"):
+            continue
+        target = stage.joinpath(*name.split("/")[1:])
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
         copied += 1
     if copied == 0:
-        raise BuildError(f"pip {dist.version} in the build environment has no files")
+        raise BuildError("upstream pip in the build environment has no files")
     return copied
 
 
-def stage_upstream_licenses(dist: importlib.metadata.Distribution, root: Path) -> None:
-    prefix = f"pip-{dist.version}.dist-info/licenses/"
-    for file in dist.files or ():
-        name = str(file).replace("\\", "/")
+def stage_upstream_licenses(files: dict[str, Path], pin: str, root: Path) -> None:
+    prefix = f"pip-{pin}.dist-info/licenses/"
+    for name, source in sorted(files.items()):
         if not name.startswith(prefix):
             continue
         relative = name[len(prefix) :]
@@ -94,7 +178,7 @@ def stage_upstream_licenses(dist: importlib.metadata.Distribution, root: Path) -
             continue
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(Path(str(dist.locate_file(file))), target)
+        shutil.copy2(source, target)
 
 
 def lay_overlay(root: Path, stage: Path) -> list[str]:
@@ -205,7 +289,8 @@ class UpstreamLicensesHook(MetadataHookInterface):
 
     def update(self, metadata: dict[str, Any]) -> None:
         root = Path(self.root)
-        stage_upstream_licenses(find_upstream_pip(upstream_version_pin(root)), root)
+        dist = find_upstream_pip(upstream_version_pin(root))
+        stage_upstream_licenses(verified_upstream_files(dist, root), dist.version, root)
 
 
 class MuslPipBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -226,12 +311,13 @@ class MuslPipBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         self._stage_dir = Path(tempfile.mkdtemp(prefix="pip-musl-build-"))
         stage = self._stage_dir / "pip"
         stage.mkdir()
-        count = copy_upstream_package(dist, stage)
+        count = copy_upstream_package(verified_upstream_files(dist, root), stage)
         laid = lay_overlay(root, stage)
         applied = apply_patch_points(root, stage)
         build_data["force_include"][str(stage)] = "pip"
         self.app.display_info(
-            f"pip-musl: upstream pip {dist.version}: {count} files, "
+            f"pip-musl: upstream pip {dist.version}: {count} files (match "
+            f"{PINNED_RECORD.format(version=dist.version)}), "
             f"{len(laid)} overlay files, {len(applied)} patch points"
         )
 

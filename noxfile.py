@@ -153,6 +153,16 @@ def fuzz(session: nox.Session) -> None:
     session.run("python", str(ROOT / "tools" / "fuzz.py"), "--seconds", budget)
 
 
+@nox.session(python="3.11")
+def dist(session: nox.Session) -> None:
+    """Release artifacts from the committed HEAD into dist/: sdist, wheel, zipapp
+    and SHA256SUMS, the same bytes every time (tools/dist.py; docs/building.md)."""
+    session.install("build")
+    shutil.rmtree(ROOT / "dist", ignore_errors=True)
+    session.run("python", str(ROOT / "tools" / "dist.py"), "--out", str(ROOT / "dist"),
+                *session.posargs)
+
+
 @nox.session(python=False)
 def ci(session: nox.Session) -> None:
     """What .ci/run runs: lint, docs, the whole test suite and a short fuzz run."""

@@ -11,33 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.lib.venvs import CACHE_ROOT, Venv, clean_env, make_venv
+from tests.lib.venvs import Venv, clean_env, hatchling_links, make_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 FORK_VERSION = "26.3+musl.1"
-
-
-def hatchling_links() -> Path:
-    """hatchling and its dependencies as wheels (downloaded once, cached)."""
-    links = CACHE_ROOT / "wheels" / "hatchling"
-    if not (links / ".complete").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--only-binary=:all:",
-                "-d",
-                str(links),
-                "hatchling",
-            ],
-            check=True,
-            env=clean_env(),
-        )
-        (links / ".complete").touch()
-    return links
 
 
 def _normalised_names(wheel: Path) -> set[str]:
@@ -351,3 +328,114 @@ def test_editable_install_fails_at_once_pointing_to_nox(
     )
     assert "nox -s tests" in proc.stdout + proc.stderr
     assert build_venv.installed()["pip"] == "26.3"
+
+
+PINNED_RECORD = ROOT / "tools" / "upstream-pip-26.3.RECORD"
+
+
+def test_pinned_record_is_the_official_wheels_record(stock_wheel: Path) -> None:
+    with zipfile.ZipFile(stock_wheel) as zf:
+        official = zf.read("pip-26.3.dist-info/RECORD")
+    assert PINNED_RECORD.read_bytes() == official
+
+
+@pytest.mark.network
+def test_pin_command_regenerates_the_pinned_record(tmp_path: Path) -> None:
+    """The documented command, downloading from the package index."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "pin-upstream-record.py"),
+            "26.3",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / PINNED_RECORD.name).read_bytes() == PINNED_RECORD.read_bytes()
+    assert "sha256 of pip-26.3-py3-none-any.whl: " in proc.stdout
+
+
+def test_pin_command_refuses_a_wheel_that_does_not_match_its_record(
+    tmp_path: Path, stock_wheel: Path
+) -> None:
+    bad = tmp_path / stock_wheel.name
+    with zipfile.ZipFile(stock_wheel) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "pip/_internal/cli/main.py":
+                data += b"\n# tampered\n"
+            dst.writestr(info, data)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "pin-upstream-record.py"),
+            "26.3",
+            "--wheel",
+            str(bad),
+            "--output-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "pip/_internal/cli/main.py does not match its RECORD" in proc.stderr
+    assert not (tmp_path / PINNED_RECORD.name).exists()
+
+
+def test_build_fails_without_the_pinned_record(
+    tmp_path: Path, build_venv: Venv
+) -> None:
+    project = _copy_project(tmp_path)
+    (project / "tools" / PINNED_RECORD.name).unlink()
+    proc = _build(build_venv, project, tmp_path / "out")
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "tools/upstream-pip-26.3.RECORD is missing" in out
+    assert "python tools/pin-upstream-record.py 26.3" in out
+
+
+def test_build_fails_naming_tampered_upstream_files(
+    tmp_path: Path, host_python: str, stock_wheel: Path
+) -> None:
+    """A build environment whose pip 26.3 is not the official wheel's content."""
+    venv = make_venv(tmp_path / "v", host_python, stock_wheel)
+    venv.pip(
+        "install",
+        "--quiet",
+        "--no-index",
+        "--find-links",
+        str(hatchling_links()),
+        "hatchling",
+    )
+    project = _copy_project(tmp_path)
+    # Untampered, this environment builds: the failure below is the tampering's.
+    ok = _build(venv, project, tmp_path / "ok")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+    site = Path(
+        venv.run(
+            "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        ).stdout.strip()
+    )
+    changed = site / "pip/_internal/utils/misc.py"
+    changed.write_text(changed.read_text() + "\n# tampered\n")
+    (site / "pip/_internal/extra_module.py").write_text("X = 1\n")
+    (site / "pip-26.3.dist-info/licenses/src/pip/_vendor/rich/LICENSE").unlink()
+
+    proc = _build(venv, project, tmp_path / "out")
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert (
+        "upstream pip 26.3 in the build environment is not the official wheel "
+        "pinned in tools/upstream-pip-26.3.RECORD: "
+        "pip-26.3.dist-info/licenses/src/pip/_vendor/rich/LICENSE is missing; "
+        "pip/_internal/extra_module.py is not in the official wheel; "
+        "pip/_internal/utils/misc.py differs (sha256)" in out
+    ), out
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -140,3 +140,26 @@ def stock_pip_wheel() -> Path:
             check=True,
         )
     return wheel
+
+
+def hatchling_links() -> Path:
+    """hatchling and its dependencies as wheels (downloaded once, cached)."""
+    links = CACHE_ROOT / "wheels" / "hatchling"
+    if not (links / ".complete").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                "-d",
+                str(links),
+                "hatchling",
+            ],
+            check=True,
+            env=clean_env(),
+        )
+        (links / ".complete").touch()
+    return links
