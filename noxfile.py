@@ -9,6 +9,8 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nox
@@ -67,42 +69,114 @@ def install_fork(session: nox.Session) -> Path:
     return wheel
 
 
-def musl_python(session: nox.Session) -> str:
-    out = session.run(
-        "bash", str(ROOT / "tools" / "build-musl-python.sh"), external=True, silent=True
+BUILD_SCRIPT = ROOT / "tools" / "build-musl-python.sh"
+#: glibc CPythons built from Debian's sources (tools/build-musl-python.sh
+#: --glibc): the partners of the musl hosts of another minor than the session's,
+#: and the interpreter of `tests-3.13`.
+GLIBC_PYTHONS = ("3.13", "3.14")
+
+
+def _build(session: nox.Session, *args: str) -> str:
+    """Run the build script: its progress lines (stderr) show as they come,
+    its stdout is returned."""
+    session.log(f"bash {BUILD_SCRIPT.relative_to(ROOT)} {' '.join(args)}")
+    proc = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), *args], stdout=subprocess.PIPE, text=True, check=False
     )
-    assert isinstance(out, str)
-    return out.strip().splitlines()[-1]
+    if proc.returncode != 0:
+        session.error(f"{BUILD_SCRIPT.name} {' '.join(args)} failed (exit {proc.returncode})")
+    return proc.stdout
+
+
+def musl_python(session: nox.Session) -> str:
+    """The musl CPython 3.11 (the build script's default, for the benchmarks)."""
+    return _build(session).strip().splitlines()[-1]
+
+
+def musl_hosts(session: nox.Session) -> Path:
+    """Build every musl host (tests/lib/hosts.py); their list, in a file."""
+    lines = _build(session, "--hosts").strip()
+    path = ROOT / "build" / "musl-hosts.tsv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(lines + "\n")
+    for line in lines.splitlines():
+        session.log("musl host: " + line.replace("\t", "  "))
+    return path
+
+
+def glibc_python(session: nox.Session, version: str) -> str:
+    return _build(session, "--glibc", "--python", version).strip().splitlines()[-1]
 
 
 def setup_system(session: nox.Session) -> None:
     session.run("bash", str(ROOT / "tools" / "setup-system.sh"), external=True)
 
 
+def test_env(wheel: Path) -> dict[str, str]:
+    return {"PIP_MUSL_WHEEL": str(wheel), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+
 def run_pytest(session: nox.Session, *default_args: str) -> None:
     wheel = install_fork(session)
     session.run("python", "-m", "pip", "install", "--quiet", *TEST_REQUIREMENTS)
+    hosts = musl_hosts(session)
+    for version in GLIBC_PYTHONS:
+        glibc_python(session, version)
     env = {
-        "PIP_MUSL_WHEEL": str(wheel),
+        **test_env(wheel),
+        "PIP_MUSL_HOSTS_FILE": str(hosts),
         "PIP_MUSL_PYTHON": musl_python(session),
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
     args = session.posargs or list(default_args)
     session.run("python", "-m", "pytest", *args, env=env)
+
+
+# pytest-xdist over both cores; --dist loadgroup keeps each musl host's tests on
+# one worker (tests/conftest.py groups them), so its venvs are made once.
+XDIST = ("-n", "2", "--dist", "loadgroup")
 
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """The whole suite: unit, functional and real-musl end-to-end tests."""
     setup_system(session)
-    run_pytest(session, "-n", "2", "tests")
+    run_pytest(session, *XDIST, "tests")
+
+
+@nox.session(name="tests-3.13", python=False)
+def tests_glibc_313(session: nox.Session) -> None:
+    """Unit, functional and parity suites under a glibc CPython 3.13 built from
+    Debian trixie's sources (tools/build-musl-python.sh --glibc --python 3.13).
+
+    The real-musl tests (marker ``musl``) run in `tests`; here the patch points
+    are proven on a second CPython minor.
+    """
+    setup_system(session)
+    py = glibc_python(session, "3.13")
+    venv = ROOT / ".nox" / "tests-3-13-glibc"
+    shutil.rmtree(venv, ignore_errors=True)
+    session.run(py, "-m", "venv", "--without-pip", str(venv), external=True)
+    vpy = str(venv / "bin" / "python")
+    # The fork's wheel, built by the pip running nox; the venv gets it from the
+    # wheel itself (the glibc CPython has no pip of its own).
+    shutil.rmtree(DIST, ignore_errors=True)
+    session.run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
+                "--wheel-dir", str(DIST), str(ROOT), external=True)
+    (wheel,) = glob.glob(str(DIST / "pip-*.whl"))
+    session.run(vpy, f"{wheel}/pip", "install", "--quiet", "--no-index", wheel,
+                external=True)
+    session.run(vpy, "-m", "pip", "--version", external=True)
+    session.run(vpy, "-m", "pip", "install", "--quiet", *TEST_REQUIREMENTS,
+                external=True)
+    args = session.posargs or [*XDIST, "-m", "not musl", "tests/unit", "tests/functional"]
+    session.run(vpy, "-m", "pytest", *args, env=test_env(Path(wheel)), external=True)
 
 
 @nox.session(python="3.11")
 def musl(session: nox.Session) -> None:
-    """Build (or reuse) the musl CPython and run the real-musl end-to-end tests."""
+    """Build (or reuse) the musl hosts and run the real-musl end-to-end tests."""
     setup_system(session)
-    run_pytest(session, "tests/e2e")
+    run_pytest(session, *XDIST, "tests/e2e")
 
 
 @nox.session(python="3.11")
@@ -165,8 +239,10 @@ def dist(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def ci(session: nox.Session) -> None:
-    """What .ci/run runs: lint, docs, the whole test suite and a short fuzz run."""
+    """lint, docs, the whole test suite (every musl host), the glibc suites on
+    CPython 3.13 and a short fuzz run (.ci/run runs the same, timed)."""
     session.notify("lint")
     session.notify("docs")
     session.notify("tests")
+    session.notify("tests-3.13")
     session.notify("fuzz")

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.lib import hosts as hosts_lib
 from tests.lib.venvs import Venv, make_venv, stock_pip_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,25 +41,44 @@ def host_python() -> str:
     return getattr(sys, "_base_executable", sys.executable)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "every_musl_host: run on every musl host of tests.lib.hosts.HOSTS "
+        "(default: the primary host only)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize every test that needs a musl host (see tests/lib/hosts.py)."""
+    if "musl_host" not in metafunc.fixturenames:
+        return
+    every = metafunc.definition.get_closest_marker("every_musl_host") is not None
+    # Each host's tests form one xdist group (nox runs `--dist loadgroup`): its
+    # session fixtures (venvs, indexes) are then made by one worker only.
+    params = [
+        pytest.param(h, id=h.name, marks=pytest.mark.xdist_group(h.name))
+        for h in hosts_lib.selected_hosts(every)
+    ]
+    metafunc.parametrize("musl_host", params, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def musl_python() -> Path:
-    """The musl CPython built from Debian's sources by tools/build-musl-python.sh."""
-    value = os.environ.get("PIP_MUSL_PYTHON")
-    if not value:
-        proc = subprocess.run(
-            ["bash", str(ROOT / "tools" / "build-musl-python.sh"), "--print-path"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        value = proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else ""
-    if not value or not Path(value).exists():
-        pytest.fail(
-            "the musl CPython is missing: run `bash tools/build-musl-python.sh` "
-            "(nox -s tests does)",
-            pytrace=False,
-        )
-    return Path(value)
+def musl_host(request: pytest.FixtureRequest) -> hosts_lib.MuslHost:
+    """The musl host this test runs on (parametrized by pytest_generate_tests)."""
+    spec = getattr(request, "param", None)
+    if not isinstance(spec, hosts_lib.HostSpec):
+        pytest.fail("musl_host is parametrized by tests/conftest.py", pytrace=False)
+    try:
+        return hosts_lib.resolve(spec)
+    except LookupError as e:
+        pytest.fail(f"musl host {spec.name} is missing: {e}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def musl_python(musl_host: hosts_lib.MuslHost) -> Path:
+    """The host's musl CPython (built by tools/build-musl-python.sh --hosts)."""
+    return musl_host.interpreter
 
 
 @pytest.fixture(scope="session")

@@ -1,54 +1,111 @@
 #!/usr/bin/env bash
-# Build a musl-linked CPython 3.11 from Debian's source packages and cache it
-# outside the repository, so tests can run pip under a real musl interpreter.
+# Build musl-linked CPythons (3.11, 3.13, 3.14) from Debian's source packages,
+# provide each on several real musl releases, and cache everything outside the
+# repository, so tests can run pip under real musl interpreters.
 #
 # Usage:
-#   tools/build-musl-python.sh               build if needed; last stdout line
-#                                            is the interpreter's absolute path
-#   tools/build-musl-python.sh --print-path  print the interpreter's path if it
-#                                            is built (exit 0), else exit 1
+#   tools/build-musl-python.sh [--python X.Y]     build if needed; the last
+#                                                 stdout line is the path of
+#                                                 the interpreter (default 3.11)
+#   tools/build-musl-python.sh --print-path [--python X.Y]
+#                                    print that path if it is built (exit 0),
+#                                    else exit 1 (no network, no build)
+#   tools/build-musl-python.sh --all        build every musl CPython; print
+#                                           "X.Y<TAB>path" lines
+#   tools/build-musl-python.sh --list       print those lines for the built
+#                                           ones; exit 1 if one is missing
+#   tools/build-musl-python.sh --hosts      build everything, unpack the musl
+#                                           releases and make one interpreter
+#                                           per (Python, musl) host; print
+#                                           "name<TAB>X.Y<TAB>musl<TAB>path<TAB>loader"
+#   tools/build-musl-python.sh --print-hosts   the same lines if all is built,
+#                                              else exit 1 (no build)
+#   tools/build-musl-python.sh --glibc [--python 3.13]
+#                                    a glibc CPython (plain gcc) from the same
+#                                    Debian sources; last line is its path
+#   tools/build-musl-python.sh --print-glibc [--python 3.13]
 #
 #   PY=$(bash tools/build-musl-python.sh | tail -n1)
 #
-# Cache: ${PIP_MUSL_CACHE:-$HOME/.cache/pip-musl}
-#   cpython-<pyver>-<key>/          the installed interpreter (final --prefix);
-#                                   complete only when .pip-musl-complete exists
-#   cpython-<pyver>-<key>.tools/    compiler wrapper, kernel-header dir and the
-#                                   static zlib/OpenSSL/libffi/bzip2/liblzma the
-#                                   interpreter was linked with (sysconfig's CC
-#                                   points here, so C extensions can be built
-#                                   with the interpreter later)
-#   cpython-<pyver>-<key>.log       build log
-#   src/<pkg>_<version>/            downloaded Debian source packages
-# <key> hashes the Debian source versions used and this script (plus any files
-# in tools/musl-python/), so changing either builds a new interpreter.
+# Python versions and where their sources come from (Debian suites):
+#   3.11 bookworm   3.13 trixie   3.14 sid
+# Every musl CPython is compiled with bookworm's musl toolchain (musl-gcc,
+# musl 1.2.3): musl's promise is that what builds against 1.2.3 runs on every
+# later release. Its static dependencies (zlib, bzip2, liblzma, libffi,
+# OpenSSL, SQLite, libuuid) come from bookworm's sources, are built once and
+# shared by all three interpreters.
 #
-# Only the upstream (orig) tarballs are built; no Debian patch is needed.
-# Everything but libc is linked statically, so the interpreter and its
-# extension modules need nothing at run time but /lib/ld-musl-x86_64.so.1
-# (Debian's `musl` package).
+# musl releases (hosts): 1.2.3 is the system's /lib/ld-musl-x86_64.so.1
+# (bookworm's `musl`); 1.2.5 (trixie) and 1.2.6 (sid) are Debian's `musl`
+# .debs unpacked into the cache. A host's interpreter is a copy of the CPython
+# binary whose PT_INTERP names that release's loader (patchelf
+# --set-interpreter); it sits next to the original in the prefix's bin/, so
+# it finds the same standard library. musl's loader is its libc, and the
+# interpreter and its extension modules need nothing else, so that is all it
+# takes to run on that release.
+#
+# Sources are fetched with a private apt configuration per suite
+# (cache/apt/<suite>/): the machine's apt sources are never changed.
+#
+# Cache: ${PIP_MUSL_CACHE:-$HOME/.cache/pip-musl}
+#   apt/<suite>/                    private apt sources, lists and archives
+#   src/<pkg>_<version>/            downloaded Debian source packages
+#   musl-deps-<key>/                compiler wrapper, kernel-header dir and the
+#                                   static libraries (sysconfig's CC points
+#                                   here, so C extensions can be built later)
+#   cpython-<version>-<key>/        an installed musl interpreter; complete
+#                                   only when .pip-musl-complete exists
+#   glibc-cpython-<version>-<key>/  the glibc interpreter
+#   musl/<deb version>/             an unpacked `musl` .deb (1.2.5, 1.2.6)
+#   logs/                           build logs
+# Keys hash the Debian source versions and the stage's own script
+# (tools/musl-python/*.sh), so changing a stage rebuilds only what depends on
+# it. Progress: one line per stage on stderr, e.g.
+#   [musl-python 3.13] openssl: 41 s
 set -euo pipefail
 
 PROG=build-musl-python
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
 HELPERS=$(dirname "$SCRIPT")/musl-python
 CACHE=${PIP_MUSL_CACHE:-$HOME/.cache/pip-musl}
-JOBS=2
-# Debian source packages: the interpreter, then its static dependencies.
-SRC_PKGS=(python3.11 zlib openssl libffi bzip2 xz-utils)
-MUSL_LOADER=/lib/ld-musl-x86_64.so.1
-MUSL_TRIPLET=x86_64-pc-linux-musl
+export JOBS=${PIP_MUSL_JOBS:-2}
+DEBIAN_MIRROR=${PIP_MUSL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${PIP_MUSL_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+SYSTEM_LOADER=/lib/ld-musl-x86_64.so.1
+LOADER_NAME=ld-musl-x86_64.so.1
+
+PY_VERSIONS=(3.11 3.13 3.14)
+declare -A PY_SUITE=([3.11]=bookworm [3.13]=trixie [3.14]=sid)
+# musl releases: release -> suite whose `musl` package provides it.
+MUSL_RELEASES=(1.2.3 1.2.5 1.2.6)
+declare -A MUSL_SUITE=([1.2.3]=system [1.2.5]=trixie [1.2.6]=sid)
+DEP_PKGS=(zlib bzip2 xz-utils libffi openssl sqlite3 util-linux)
 
 say() { echo "$PROG: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 mode=build
-case ${1:-} in
-    "") ;;
-    --print-path) mode=print ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$SCRIPT" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument: $1 (use --print-path or nothing)" ;;
-esac
+pyver=3.11
+while (($#)); do
+    case $1 in
+        --print-path) mode=print ;;
+        --all) mode=all ;;
+        --list) mode=list ;;
+        --hosts) mode=hosts ;;
+        --print-hosts) mode=print-hosts ;;
+        --glibc) mode=glibc ;;
+        --print-glibc) mode=print-glibc ;;
+        --python)
+            (($# >= 2)) || die "--python needs a version (${PY_VERSIONS[*]})"
+            pyver=$2; shift ;;
+        --python=*) pyver=${1#--python=} ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$SCRIPT" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument: $1 (see --help)" ;;
+    esac
+    shift
+done
+[[ -n ${PY_SUITE[$pyver]:-} ]] || die "unknown Python version $pyver (known: ${PY_VERSIONS[*]})"
 
 as_root() {
     if [[ $(id -u) -eq 0 ]]; then "$@"
@@ -57,22 +114,97 @@ as_root() {
     fi
 }
 
-apt_updated=0
+# ------------------------------------------------------------ private apt ---
+
+apt_dir() { echo "$CACHE/apt/$1"; }
+apt_opts() {  # apt_opts <suite>: options that make apt use only that suite
+    local d
+    d=$(apt_dir "$1")
+    APT_OPTS=(-o "Dir::Etc::sourcelist=$d/sources.list" -o Dir::Etc::sourceparts=/dev/null
+              -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache"
+              -o APT::Architecture=amd64 -o Debug::NoLocking=1)
+}
+write_sources() {
+    local suite=$1 d s
+    d=$(apt_dir "$suite")
+    mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+    {
+        for s in "$suite" $([[ $suite == bookworm ]] && echo bookworm-updates); do
+            echo "deb-src [signed-by=$KEYRING] $DEBIAN_MIRROR $s main"
+            echo "deb [arch=amd64 signed-by=$KEYRING] $DEBIAN_MIRROR $s main"
+        done
+        if [[ $suite != sid ]]; then
+            echo "deb-src [signed-by=$KEYRING] $SECURITY_MIRROR $suite-security main"
+            echo "deb [arch=amd64 signed-by=$KEYRING] $SECURITY_MIRROR $suite-security main"
+        fi
+    } >"$d/sources.list.new"
+    mv "$d/sources.list.new" "$d/sources.list"
+}
+# The suite's indexes: fetched once (and again with PIP_MUSL_APT_REFRESH=1 or
+# when a month old). Succeeds without network when they are there.
+apt_ready() {
+    local suite=$1 d
+    d=$(apt_dir "$suite")
+    [[ -f $d/.updated ]] || return 1
+    [[ -z ${PIP_MUSL_APT_REFRESH:-} ]] || return 1
+    [[ -z $(find "$d/.updated" -mtime +30) ]]
+}
 apt_update() {
-    ((apt_updated)) && return 0
-    say "apt-get update"
-    as_root apt-get update -qq
-    apt_updated=1
+    local suite=$1 d t=$SECONDS
+    apt_ready "$suite" && return 0
+    d=$(apt_dir "$suite")
+    write_sources "$suite"
+    apt_opts "$suite"
+    apt-get "${APT_OPTS[@]}" -qq update >>"$CACHE/logs/apt-$suite.log" 2>&1 ||
+        die "apt-get update for $suite failed (see $CACHE/logs/apt-$suite.log)"
+    touch "$d/.updated"
+    local k
+    for k in "${!SRCV[@]}"; do [[ $k == "$suite"/* ]] && unset "SRCV[$k]"; done
+    progress apt "$suite index: $((SECONDS - t)) s"
 }
 
-# ---------------------------------------------------------------- versions ---
-
-# Debian source versions known to apt for package $1, newest first.
+# Debian versions of source package $2 in suite $1, newest first. One
+# apt-cache call per suite answers for several packages (load_versions).
+declare -A SRCV
+# Reading a suite's Sources index takes seconds; the versions of each package
+# asked for are kept in apt/<suite>/versions/<pkg> until the next update.
+load_versions() {  # load_versions <suite> <pkg>...
+    local suite=$1 key val pkg= d vd todo=()
+    shift
+    d=$(apt_dir "$suite")
+    vd=$d/versions
+    for pkg in "$@"; do
+        if [[ -f $vd/$pkg && ! $d/.updated -nt $vd/$pkg ]]; then
+            SRCV[$suite/$pkg]=$(<"$vd/$pkg")
+        else
+            SRCV[$suite/$pkg]=""
+            todo+=("$pkg")
+        fi
+    done
+    ((${#todo[@]})) || return 0
+    apt_opts "$suite"
+    while read -r key val; do
+        case $key in
+            Package:) pkg=$val ;;
+            Version:) [[ -n $pkg ]] && SRCV[$suite/$pkg]+="$val " ;;
+        esac
+    done < <(apt-cache "${APT_OPTS[@]}" showsrc --only-source "${todo[@]}" 2>/dev/null)
+    if [[ -f $d/.updated ]]; then
+        mkdir -p "$vd"
+        for pkg in "${todo[@]}"; do
+            [[ -n ${SRCV[$suite/$pkg]} ]] && printf '%s' "${SRCV[$suite/$pkg]}" >"$vd/$pkg"
+        done
+    fi
+    return 0
+}
 src_versions() {
-    local v sorted=() i j tmp
-    mapfile -t sorted < <(apt-cache showsrc --only-source "$1" 2>/dev/null |
-        sed -n 's/^Version: //p' | sort -u)
-    # insertion sort with dpkg's version ordering (a handful of entries)
+    [[ -v SRCV[$1/$2] ]] || load_versions "$1" "$2"
+    local v
+    for v in ${SRCV[$1/$2]}; do printf '%s\n' "$v"; done | sort -u | sort_versions
+}
+sort_versions() {  # sort Debian versions from stdin, newest first (dpkg's ordering)
+    local sorted=() i j tmp
+    mapfile -t sorted
     for ((i = 1; i < ${#sorted[@]}; i++)); do
         for ((j = i; j > 0; j--)); do
             if dpkg --compare-versions "${sorted[j]}" gt "${sorted[j-1]}"; then
@@ -82,171 +214,45 @@ src_versions() {
             fi
         done
     done
-    for v in "${sorted[@]}"; do printf '%s\n' "$v"; done
+    ((${#sorted[@]})) && printf '%s\n' "${sorted[@]}"
+    return 0
 }
 
 srcdir_of() { echo "$CACHE/src/$1_${2//:/%}"; }
+orig_of() {
+    find "$1" -maxdepth 1 -type f -name '*.orig.tar.*' ! -name '*.asc' ! -name '*-www.*' |
+        sort | head -n1
+}
 
-# The version of $1 to build: the newest one not known to be missing from the
-# archive (a 404 recorded by an earlier fetch, see fetch_src).
+# The version of $2 (suite $1) to build: the newest not known to be missing
+# from the archive (a 404 recorded by fetch_src).
 pick_version() {
     local v
     while read -r v; do
         [[ -n $v ]] || continue
-        [[ -e "$(srcdir_of "$1" "$v").unavailable" ]] && continue
+        [[ -e "$(srcdir_of "$2" "$v").unavailable" ]] && continue
         echo "$v"
         return 0
-    done < <(src_versions "$1")
+    done < <(src_versions "$1" "$2")
     return 1
 }
 
-declare -A VER
-resolve_versions() {
-    local p
-    for p in "${SRC_PKGS[@]}"; do
-        VER[$p]=$(pick_version "$p") || return 1
-    done
-}
-
-compute_key() {
-    local p desc=""
-    for p in "${SRC_PKGS[@]}"; do desc+="$p=${VER[$p]} "; done
-    VERSIONS_DESC=${desc% }
-    local self
-    self=$( { sha256sum "$SCRIPT"
-              if [[ -d $HELPERS ]]; then
-                  (cd "$HELPERS" && find . -type f -print0 | sort -z | xargs -0r sha256sum)
-              fi } | sha256sum | cut -c1-64)
-    KEY=$(printf '%s\n%s\n' "$VERSIONS_DESC" "$self" | sha256sum | cut -c1-12)
-    local up=${VER[python3.11]#*:}
-    PYVER=${up%%-*}
-    NAME=cpython-$PYVER-$KEY
-    PREFIX=$CACHE/$NAME
-    TOOLS=$CACHE/$NAME.tools
-    LOG=$CACHE/$NAME.log
-    PY=$PREFIX/bin/python3.11
-    STAMP=$PREFIX/.pip-musl-complete
-}
-
-is_built() { [[ -f $STAMP && -x $PY ]]; }
-
-# ------------------------------------------------------------ fast paths ---
-
-if [[ $mode == print ]]; then
-    if resolve_versions 2>/dev/null; then
-        compute_key
-        echo "$PY"
-        is_built && exit 0
-        say "not built yet (run tools/build-musl-python.sh)"
-    else
-        say "no Debian source versions known (deb-src not configured?); not built"
-    fi
-    exit 1
-fi
-
-if resolve_versions 2>/dev/null; then
-    compute_key
-    if is_built; then echo "$PY"; exit 0; fi
-fi
-
-# ------------------------------------------------------------- slow path ---
-
-mkdir -p "$CACHE/src"
-exec 9>"$CACHE/.lock"
-if ! flock -n 9; then
-    say "waiting for another build ($CACHE/.lock)"
-    flock 9
-fi
-
-CURRENT_LOG=$CACHE/setup.log
-WORK=
-ERRFD=2
-on_exit() {
-    local rc=$?
-    if ((rc != 0)); then
-        {
-            echo "$PROG: FAILED (exit $rc); log: $CURRENT_LOG"
-            if [[ -f $CURRENT_LOG ]]; then
-                echo "----- last 60 lines of $CURRENT_LOG -----"
-                tail -n 60 "$CURRENT_LOG"
-            fi
-        } >&"$ERRFD"
-    fi
-    if [[ -n $WORK && -d $WORK && -z ${PIP_MUSL_KEEP_BUILD:-} ]]; then
-        rm -rf "$WORK"
-    fi
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# --- Debian packages the build needs (installed only when missing).
-need_pkgs=(musl musl-dev musl-tools build-essential dpkg-dev linux-libc-dev
-           perl make pkg-config xz-utils bzip2 binutils)
-missing=()
-for p in "${need_pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    apt_update
-    say "apt-get install ${missing[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$CURRENT_LOG" 2>&1
-fi
-[[ -x $MUSL_LOADER ]] || die "$MUSL_LOADER is missing although musl is installed"
-
-# --- deb-src entries: copy the existing deb entries with Types: deb-src.
-has_deb_src() {
-    grep -Eqs '^[[:space:]]*Types:.*(^|[[:space:]])deb-src([[:space:]]|$)' \
-        /etc/apt/sources.list.d/*.sources ||
-    grep -Eqs '^[[:space:]]*deb-src[[:space:]]' \
-        /etc/apt/sources.list /etc/apt/sources.list.d/*.list
-}
-add_deb_src() {
-    local f out
-    shopt -s nullglob
-    local d822=(/etc/apt/sources.list.d/*.sources)
-    shopt -u nullglob
-    if ((${#d822[@]})); then
-        out=/etc/apt/sources.list.d/pip-musl-src.sources
-        say "adding deb-src entries: $out"
-        for f in "${d822[@]}"; do
-            # Same URIs/Suites/Components/Signed-By, only the Types change.
-            sed -E 's/^([[:space:]]*)Types:.*/\1Types: deb-src/' "$f"
-            echo
-        done | as_root tee "$out" >/dev/null
-    else
-        out=/etc/apt/sources.list.d/pip-musl-src.list
-        say "adding deb-src entries: $out"
-        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-            sed -nE 's/^[[:space:]]*deb[[:space:]]/deb-src /p' | as_root tee "$out" >/dev/null
-    fi
-}
-if ! resolve_versions 2>/dev/null; then
-    has_deb_src || add_deb_src
-    apt_update
-    resolve_versions || die "apt knows no source package for one of: ${SRC_PKGS[*]}"
-fi
-
-# Fetch the Debian source package $1=$2 into the source cache; succeed when its
-# upstream (orig) tarball is there. apt checks every downloaded file against the
-# Sources index, so an orig tarball fetched without its .dsc (this archive
-# mirror sometimes 404s on the .dsc of security updates) is still verified.
-# A 404 on the orig tarball itself marks that version unavailable.
-orig_of() {
-    find "$1" -maxdepth 1 -type f -name '*.orig.tar.*' ! -name '*.asc' | sort | head -n1
-}
+# Fetch Debian source package $2=$3 (suite $1) into the source cache. apt
+# checks every downloaded file against the Sources index, so an orig tarball
+# fetched without its .dsc (the mirror sometimes 404s on the .dsc of security
+# updates) is still verified. A 404 on the orig tarball marks the version
+# unavailable (return 2).
 fetch_src() {
-    local pkg=$1 ver=$2 dir tmp out
+    local suite=$1 pkg=$2 ver=$3 dir tmp out
     dir=$(srcdir_of "$pkg" "$ver")
-    [[ -d $dir ]] && return 0
-    tmp=$dir.tmp
+    [[ -n $(orig_of "$dir" 2>/dev/null) ]] && return 0
+    tmp=$dir.tmp.$$
     rm -rf "$tmp"; mkdir -p "$tmp"
-    say "fetching Debian source $pkg $ver"
-    out=$( cd "$tmp" && apt-get source --download-only "$pkg=$ver" 2>&1 ) || true
-    printf '%s\n' "$out" >>"$CURRENT_LOG"
+    apt_opts "$suite"
+    out=$( cd "$tmp" && apt-get "${APT_OPTS[@]}" source --download-only "$pkg=$ver" 2>&1 ) || true
+    printf '%s\n' "$out" >>"$CACHE/logs/fetch.log"
     if [[ -n $(orig_of "$tmp") ]]; then
-        mv "$tmp" "$dir"
+        rm -rf "$dir"; mv "$tmp" "$dir"
         return 0
     fi
     rm -rf "$tmp"
@@ -255,224 +261,286 @@ fetch_src() {
         echo "$out" >"$dir.unavailable"
         return 2
     fi
-    die "apt-get source $pkg=$ver failed (see $CURRENT_LOG)"
+    die "apt-get source $pkg=$ver ($suite) failed (see $CACHE/logs/fetch.log)"
 }
-for p in "${SRC_PKGS[@]}"; do
+# fetch_pick <suite> <pkg>: VERSION of the fetched source.
+fetch_pick() {
+    local suite=$1 pkg=$2 v rc
     while :; do
-        rc=0; fetch_src "$p" "${VER[$p]}" || rc=$?
-        ((rc == 0)) && break
-        VER[$p]=$(pick_version "$p") || die "no fetchable version of $p"
+        v=$(pick_version "$suite" "$pkg") || die "apt knows no source package $pkg in $suite"
+        rc=0; fetch_src "$suite" "$pkg" "$v" || rc=$?
+        ((rc == 0)) && { VERSION=$v; return 0; }
     done
-done
-compute_key
-if is_built; then echo "$PY"; exit 0; fi
+}
+
+# ------------------------------------------------------------------ keys ---
+
+hash_files() { sha256sum "$@" | cut -c1-64 | sha256sum | cut -c1-12; }
+# deps key: bookworm dep versions + deps.sh + common.sh.
+declare -A VER
+resolve_deps() {
+    local p
+    [[ -v SRCV[bookworm/${DEP_PKGS[0]}] ]] || load_versions bookworm "${DEP_PKGS[@]}"
+    for p in "${DEP_PKGS[@]}"; do
+        VER[$p]=$(pick_version bookworm "$p") || return 1
+    done
+    DEPS_DESC=""
+    for p in "${DEP_PKGS[@]}"; do DEPS_DESC+="$p=${VER[$p]} "; done
+    DEPS_DESC=${DEPS_DESC% }
+    DEPS_KEY=$( { echo "$DEPS_DESC"; hash_files "$HELPERS/common.sh" "$HELPERS/deps.sh"; } |
+                sha256sum | cut -c1-12)
+    DEPS_PREFIX=$CACHE/musl-deps-$DEPS_KEY
+}
+# python_paths <flavor musl|glibc> <X.Y> <debian version>: PREFIX, PY, STAMP.
+python_paths() {
+    local flavor=$1 v=$2 deb=$3 up key
+    up=${deb#*:}; up=${up%%-*}; up=${up%%+*}
+    if [[ $flavor == musl ]]; then
+        key=$( { echo "python$v=$deb $DEPS_KEY"
+                 hash_files "$HELPERS/common.sh" "$HELPERS/cpython.sh"; } | sha256sum | cut -c1-12)
+        PREFIX=$CACHE/cpython-$up-$key
+    else
+        key=$( { echo "python$v=$deb glibc"
+                 hash_files "$HELPERS/common.sh" "$HELPERS/cpython.sh"; } | sha256sum | cut -c1-12)
+        PREFIX=$CACHE/glibc-cpython-$up-$key
+    fi
+    PY=$PREFIX/bin/python$v
+    STAMP=$PREFIX/.pip-musl-complete
+    UPVER=$up
+}
+is_built() { [[ -f $STAMP && -x $PY ]]; }
+
+# The path of the (musl|glibc) CPython X.Y if its sources are known; return 1
+# when apt has no index yet.
+locate_python() {
+    local flavor=$1 v=$2 deb
+    apt_ready bookworm || return 1
+    apt_ready "${PY_SUITE[$v]}" || return 1
+    if [[ $flavor == musl ]]; then resolve_deps || return 1; fi
+    deb=$(pick_version "${PY_SUITE[$v]}" "python$v") || return 1
+    python_paths "$flavor" "$v" "$deb"
+}
+
+progress() {  # progress <what> <message>
+    echo "[musl-python $1] $2" >&2
+}
 
 # ----------------------------------------------------------------- build ---
 
-: >"$LOG"
-CURRENT_LOG=$LOG
-exec 3>&1 4>&2 >>"$LOG" 2>&1
-ERRFD=4
-say() { echo "$PROG: $*" >&4; echo "=== $PROG: $*"; }
-T0=$SECONDS
+mkdir -p "$CACHE/src" "$CACHE/logs" "$CACHE/locks"
 
-say "building musl CPython $PYVER into $PREFIX (log: $LOG)"
-say "sources: $VERSIONS_DESC"
-
-# A half-done build of the same key (killed earlier): start over. Scratch dirs
-# of builds killed too hard to clean up after themselves go too (we hold the
-# lock, so no build is running).
-rm -rf "$PREFIX" "$TOOLS" "$CACHE"/cpython-*.work.*
-WORK=$(mktemp -d "$CACHE/$NAME.work.XXXXXX")
-DEPS=$TOOLS/deps
-mkdir -p "$TOOLS/bin" "$TOOLS/include" "$TOOLS/fakebin" "$DEPS/include" "$DEPS/lib"
-
-# Compiler wrapper.
-#  * CPython's configure runs `$CC --print-multiarch` and insists it equals the
-#    platform triplet (x86_64-linux-musl); musl-gcc is gcc with a specs file and
-#    answers x86_64-linux-gnu. setup.py asks `$CC -print-multiarch` too and would
-#    then add /usr/include/x86_64-linux-gnu. Print nothing for either spelling.
-#  * musl-gcc's specs use -nostdinc, so the kernel headers (linux/, asm/,
-#    asm-generic/) are invisible; add a private dir holding only those three,
-#    *after* musl's own headers (-idirafter) so libc headers always win.
-CCW=$TOOLS/bin/x86_64-linux-musl-gcc
-cat >"$CCW" <<EOF
-#!/bin/sh
-# musl-gcc wrapper written by tools/build-musl-python.sh
-for a in "\$@"; do
-    case \$a in -print-multiarch|--print-multiarch) exit 0 ;; esac
-done
-exec /usr/bin/musl-gcc "\$@" -idirafter "$TOOLS/include"
-EOF
-chmod +x "$CCW"
-ln -s /usr/include/linux "$TOOLS/include/linux"
-ln -s /usr/include/asm-generic "$TOOLS/include/asm-generic"
-ln -s /usr/include/x86_64-linux-gnu/asm "$TOOLS/include/asm"
-for d in linux asm asm-generic; do
-    [[ -e $TOOLS/include/$d/. ]] || die "kernel headers missing: $TOOLS/include/$d (linux-libc-dev)"
-done
-
-# 3.11's setup.py (add_multiarch_paths), when `$CC -print-multiarch` prints
-# nothing, asks `dpkg-architecture -qDEB_HOST_MULTIARCH` and adds
-# /usr/include/x86_64-linux-gnu and /usr/lib/x86_64-linux-gnu to every
-# extension module's search paths: glibc's headers and libraries mixed into a
-# musl build. A dpkg-architecture that fails, first on PATH during the CPython
-# build, makes setup.py skip that (it ignores a non-zero exit) without patching
-# CPython's sources.
-printf '#!/bin/sh\n# see tools/build-musl-python.sh\nexit 1\n' >"$TOOLS/fakebin/dpkg-architecture"
-chmod +x "$TOOLS/fakebin/dpkg-architecture"
-
-unpack() {  # unpack <pkg> <destdir>: the orig tarball of the chosen version
-    local orig
-    orig=$(orig_of "$(srcdir_of "$1" "${VER[$1]}")")
-    mkdir -p "$2"
-    tar -xf "$orig" -C "$2" --strip-components=1
+lock() {  # lock <name>: one build of a thing at a time (parallel workers)
+    exec {LOCKFD}>"$CACHE/locks/$1.lock"
+    if ! flock -n "$LOCKFD"; then
+        say "waiting for another build of $1 ($CACHE/locks/$1.lock)"
+        flock "$LOCKFD"
+    fi
 }
 
-export CC=$CCW
-export PKG_CONFIG_LIBDIR=$DEPS/lib/pkgconfig PKG_CONFIG_PATH=
-DEP_CFLAGS="-O2 -fPIC"
-
-step_start() { STEP_T=$SECONDS; say "$*"; }
-step_done() { say "  done in $((SECONDS - STEP_T))s"; }
-
-step_start "zlib ${VER[zlib]}"
-unpack zlib "$WORK/zlib"
-( cd "$WORK/zlib"
-  CFLAGS="$DEP_CFLAGS" ./configure --static --prefix="$DEPS" --libdir="$DEPS/lib"
-  make -j"$JOBS" libz.a
-  make install )
-step_done
-
-step_start "bzip2 ${VER[bzip2]}"
-unpack bzip2 "$WORK/bzip2"
-( cd "$WORK/bzip2"
-  make -j"$JOBS" libbz2.a CC="$CC" CFLAGS="$DEP_CFLAGS -D_FILE_OFFSET_BITS=64"
-  install -m 644 libbz2.a "$DEPS/lib/"
-  install -m 644 bzlib.h "$DEPS/include/" )
-step_done
-
-step_start "liblzma (xz-utils ${VER[xz-utils]})"
-unpack xz-utils "$WORK/xz"
-( cd "$WORK/xz"
-  CFLAGS="$DEP_CFLAGS" ./configure --build="$MUSL_TRIPLET" --prefix="$DEPS" --libdir="$DEPS/lib" \
-      --disable-shared --enable-static --with-pic --disable-nls --disable-doc \
-      --disable-xz --disable-xzdec --disable-lzmadec --disable-lzmainfo \
-      --disable-lzma-links --disable-scripts
-  make -j"$JOBS"
-  make install )
-step_done
-
-step_start "libffi ${VER[libffi]}"
-unpack libffi "$WORK/libffi"
-( cd "$WORK/libffi"
-  CFLAGS="$DEP_CFLAGS" ./configure --build="$MUSL_TRIPLET" --prefix="$DEPS" --libdir="$DEPS/lib" \
-      --disable-shared --enable-static --with-pic --disable-docs \
-      --disable-multi-os-directory
-  make -j"$JOBS"
-  make install )
-step_done
-
-# OpenSSL: static, position-independent (it ends up inside _ssl/_hashlib .so),
-# libraries only (build_libs/install_dev: no apps, tests or docs). OPENSSLDIR is
-# the system's /etc/ssl so the default CA paths are Debian's.
-step_start "OpenSSL ${VER[openssl]}"
-unpack openssl "$WORK/openssl"
-( cd "$WORK/openssl"
-  ./Configure linux-x86_64 no-shared no-tests -fPIC \
-      --prefix="$DEPS" --libdir=lib --openssldir=/etc/ssl
-  make -j"$JOBS" build_libs
-  make install_dev )
-step_done
-
-# CPython. Configured with the FINAL prefix, installed with DESTDIR into a
-# staging dir, then renamed into place: a killed build never looks complete.
-step_start "CPython ${VER[python3.11]}"
-unpack python3.11 "$WORK/python"
-STAGE=$WORK/stage
-(
-  cd "$WORK/python"
-  export PATH="$TOOLS/fakebin:$PATH"
-  # setup.py also adds /usr/local/include and /usr/local/lib to every
-  # extension module's search paths; anything there was built against glibc.
-  grep -q "'/usr/local/lib')" setup.py || die "setup.py: /usr/local lines not found"
-  # (Replaced by `pass`, not deleted: they are the body of an `if`.)
-  sed -i -E "s#add_dir_to_list\(self\.compiler\.(library|include)_dirs, '/usr/local/(lib|include)'\)#pass#" setup.py
-  ! grep -q "'/usr/local/lib')" setup.py || die "setup.py: could not drop /usr/local paths"
-  # Modules whose libraries we do not build: mark them n/a so nothing goes
-  # looking for glibc's copies in /usr/include and /usr/lib.
-  na=(_tkinter _sqlite3 _dbm _gdbm readline _curses _curses_panel _uuid nis)
-  cv=()
-  for m in "${na[@]}"; do cv+=("py_cv_module_$m=n/a"); done
-  ./configure --build="$MUSL_TRIPLET" --prefix="$PREFIX" \
-      --without-ensurepip --disable-test-modules \
-      --with-openssl="$DEPS" \
-      CPPFLAGS="-I$DEPS/include" LDFLAGS="-L$DEPS/lib" \
-      "${cv[@]}"
-  make -j"$JOBS"
-  make install DESTDIR="$STAGE"
-)
-step_done
-
-[[ -x $STAGE$PREFIX/bin/python3.11 ]] || die "install produced no $STAGE$PREFIX/bin/python3.11"
-mv "$STAGE$PREFIX" "$PREFIX"
-
-# ---------------------------------------------------------------- checks ---
-step_start "sanity checks"
-interp=$(readelf -l "$PY" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p')
-[[ $interp == "$MUSL_LOADER" ]] || die "$PY: PT_INTERP is '$interp', expected $MUSL_LOADER"
-
-bad=0
-check_needed() {  # the only shared library allowed is musl's libc.so
-    local f=$1 n
-    while read -r n; do
-        if [[ $n != libc.so ]]; then
-            say "  $f: unexpected NEEDED $n"
-            bad=1
-        fi
-    done < <(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+need_system_pkgs() {
+    local p missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$' || missing+=("$p")
+    done
+    ((${#missing[@]})) || return 0
+    say "apt-get install ${missing[*]}"
+    as_root apt-get update -qq >>"$CACHE/logs/setup.log" 2>&1
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$CACHE/logs/setup.log" 2>&1 ||
+        die "apt-get install ${missing[*]} failed (see $CACHE/logs/setup.log)"
 }
-check_needed "$PY"
-shopt -s nullglob
-dynload=("$PREFIX"/lib/python3.11/lib-dynload/*.so)
-shopt -u nullglob
-((${#dynload[@]})) || die "no extension modules in lib-dynload"
-for f in "${dynload[@]}"; do check_needed "$f"; done
-((bad == 0)) || die "some binaries link libraries other than musl's libc.so"
+MUSL_BUILD_PKGS=(musl musl-dev musl-tools build-essential dpkg-dev linux-libc-dev
+                 perl make pkg-config xz-utils bzip2 binutils tcl patchelf)
+GLIBC_BUILD_PKGS=(build-essential pkg-config libssl-dev zlib1g-dev libffi-dev
+                  libbz2-dev liblzma-dev libsqlite3-dev uuid-dev)
 
-"$PY" - <<'EOF'
-import importlib, sys, sysconfig
-required = ["zlib", "_ssl", "_hashlib", "_ctypes", "_socket", "_json", "_struct",
-            "math", "select", "_posixsubprocess", "binascii", "_bz2", "_lzma",
-            "_decimal", "pyexpat", "_ctypes", "_multiprocessing", "unicodedata"]
-missing = []
-for m in required:
-    try:
-        importlib.import_module(m)
-    except ImportError as e:
-        missing.append(f"{m} ({e})")
-if missing:
-    sys.exit("missing modules: " + ", ".join(missing))
-import ctypes, hashlib, json, socket, ssl, zlib
-print(ssl.OPENSSL_VERSION)
-assert hashlib.sha256(b"x").hexdigest().startswith("2d711642")
-ssl.create_default_context()
-assert ctypes.CDLL(None).getpid() > 0
-print("EXT_SUFFIX", sysconfig.get_config_var("EXT_SUFFIX"))
-print("MULTIARCH", sysconfig.get_config_var("MULTIARCH"))
-EOF
-"$PY" -c "import zlib, json, socket, ssl, hashlib, ctypes; print(ssl.OPENSSL_VERSION)"
-venv=$WORK/venv
-"$PY" -m venv --without-pip "$venv"
-"$venv/bin/python" -c "import sys; assert sys.prefix != sys.base_prefix; print('venv ok', sys.prefix)"
-step_done
+build_deps() {
+    local t p
+    apt_update bookworm
+    resolve_deps || die "no source versions for ${DEP_PKGS[*]} in bookworm"
+    [[ -f $DEPS_PREFIX/.pip-musl-complete ]] && return 0
+    lock "musl-deps"
+    [[ -f $DEPS_PREFIX/.pip-musl-complete ]] && return 0
+    t=$SECONDS
+    for p in "${DEP_PKGS[@]}"; do
+        fetch_pick bookworm "$p"; VER[$p]=$VERSION
+    done
+    resolve_deps
+    progress deps "download: $((SECONDS - t)) s"
+    local origs=()
+    for p in "${DEP_PKGS[@]}"; do origs+=("$p=$(orig_of "$(srcdir_of "$p" "${VER[$p]}")")"); done
+    CACHE=$CACHE DEPS_PREFIX=$DEPS_PREFIX DEPS_DESC=$DEPS_DESC \
+        bash "$HELPERS/deps.sh" "${origs[@]}"
+}
 
-{
-    echo "key=$KEY"
-    echo "sources=$VERSIONS_DESC"
-    echo "python=$PY"
-    echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ) in $((SECONDS - T0))s"
-} >"$STAMP.tmp"
-mv "$STAMP.tmp" "$STAMP"   # written last: marks the build complete
-say "built in $((SECONDS - T0))s: $PY"
-echo "$PY" >&3
+# build_python <musl|glibc> <X.Y>: PY set to the built interpreter.
+build_python() {
+    local flavor=$1 v=$2 suite=${PY_SUITE[$2]} deb t
+    [[ $flavor == glibc ]] || build_deps
+    [[ $flavor == musl ]] && need_system_pkgs "${MUSL_BUILD_PKGS[@]}"
+    [[ $flavor == glibc ]] && need_system_pkgs "${GLIBC_BUILD_PKGS[@]}"
+    apt_update "$suite"
+    deb=$(pick_version "$suite" "python$v") || die "no python$v source in $suite"
+    python_paths "$flavor" "$v" "$deb"
+    is_built && return 0
+    lock "$flavor-cpython-$v"
+    t=$SECONDS
+    fetch_pick "$suite" "python$v"; deb=$VERSION
+    python_paths "$flavor" "$v" "$deb"
+    is_built && return 0
+    local tag=$v
+    [[ $flavor == glibc ]] && tag="glibc $v"
+    progress "$tag" "download: $((SECONDS - t)) s"
+    CACHE=$CACHE FLAVOR=$flavor PYVER=$v PREFIX=$PREFIX DEPS_PREFIX=${DEPS_PREFIX:-} \
+        SRC_DESC="python$v=$deb ($suite)${DEPS_DESC:+; deps: $DEPS_DESC}" \
+        bash "$HELPERS/cpython.sh" "$(orig_of "$(srcdir_of "python$v" "$deb")")"
+    is_built || die "the build of CPython $v left no $STAMP"
+}
+
+# ----------------------------------------------------------------- hosts ---
+
+# musl_loader <release>: LOADER (and MUSL_DEB) for that musl release.
+musl_loader_known() {
+    local rel=$1 suite=${MUSL_SUITE[$1]} v d
+    if [[ $suite == system ]]; then LOADER=$SYSTEM_LOADER; return 0; fi
+    apt_ready "$suite" || return 1
+    local vf
+    vf=$(apt_dir "$suite")/versions/musl.deb
+    if [[ -f $vf && ! $(apt_dir "$suite")/.updated -nt $vf ]]; then
+        v=$(<"$vf")
+    else
+        apt_opts "$suite"
+        v=$(apt-cache "${APT_OPTS[@]}" show musl 2>/dev/null | sed -n 's/^Version: //p' |
+            sort_versions | head -n1)
+        [[ -n $v ]] && mkdir -p "$(dirname "$vf")" && echo "$v" >"$vf"
+    fi
+    [[ -n $v ]] || return 1
+    d=$CACHE/musl/${v//:/%}
+    LOADER=$d/lib/$LOADER_NAME
+    MUSL_DEB=$v
+    MUSL_DIR=$d
+}
+fetch_musl() {
+    local rel=$1 suite=${MUSL_SUITE[$1]} t=$SECONDS tmp deb up
+    if [[ $suite == system ]]; then
+        need_system_pkgs musl
+        LOADER=$SYSTEM_LOADER
+        return 0
+    fi
+    apt_update "$suite"
+    musl_loader_known "$rel" || die "apt knows no musl package in $suite"
+    up=${MUSL_DEB%%-*}
+    [[ $up == "$rel" ]] || die "$suite's musl is $MUSL_DEB, expected release $rel"
+    [[ -f $MUSL_DIR/.pip-musl-complete ]] && return 0
+    lock "musl-$rel"
+    [[ -f $MUSL_DIR/.pip-musl-complete ]] && return 0
+    tmp=$MUSL_DIR.tmp.$$
+    rm -rf "$tmp"; mkdir -p "$tmp/deb"
+    apt_opts "$suite"
+    ( cd "$tmp/deb" && apt-get "${APT_OPTS[@]}" download "musl=$MUSL_DEB" ) \
+        >>"$CACHE/logs/fetch.log" 2>&1 || die "apt-get download musl=$MUSL_DEB ($suite) failed"
+    deb=$(find "$tmp/deb" -name 'musl_*.deb' | head -n1)
+    dpkg -x "$deb" "$tmp"
+    # The package's /lib/ld-musl-x86_64.so.1 is an absolute symlink to
+    # /usr/lib/x86_64-linux-musl/libc.so, i.e. the *system's* musl once
+    # unpacked elsewhere: make it a relative one.
+    [[ -f $tmp/usr/lib/x86_64-linux-musl/libc.so ]] || die "$deb has no usr/lib/x86_64-linux-musl/libc.so"
+    mkdir -p "$tmp/lib"
+    ln -sfn ../usr/lib/x86_64-linux-musl/libc.so "$tmp/lib/$LOADER_NAME"
+    local banner
+    banner=$("$tmp/lib/$LOADER_NAME" 2>&1 || true)
+    grep -q "^Version $rel\$" <<<"$banner" || die "unpacked loader says: $banner (expected $rel)"
+    echo "$MUSL_DEB" >"$tmp/.pip-musl-complete"
+    rm -rf "$MUSL_DIR"; mv "$tmp" "$MUSL_DIR"
+    progress "musl $rel" "unpack: $((SECONDS - t)) s"
+}
+
+# host_python <X.Y> <release>: HOST_PY, the interpreter of that host (needs
+# PY of X.Y and LOADER of the release). The copy sits beside the original so
+# it finds the same standard library; written atomically.
+host_python_path() {
+    local v=$1 rel=$2
+    if [[ ${MUSL_SUITE[$rel]} == system ]]; then HOST_PY=$PY; return 0; fi
+    HOST_PY=$(dirname "$PY")/python$v-musl-$rel
+}
+host_ready() {
+    [[ -x $HOST_PY ]] || return 1
+    [[ $HOST_PY == "$PY" ]] && return 0
+    [[ $(patchelf --print-interpreter "$HOST_PY" 2>/dev/null) == "$LOADER" ]]
+}
+make_host() {
+    local v=$1 rel=$2 t=$SECONDS maps
+    host_python_path "$v" "$rel"
+    host_ready && return 0
+    need_system_pkgs patchelf
+    cp "$PY" "$HOST_PY.tmp.$$"
+    patchelf --set-interpreter "$LOADER" "$HOST_PY.tmp.$$"
+    mv "$HOST_PY.tmp.$$" "$HOST_PY"
+    # Check it really runs on that release: its loader resolves every
+    # dependency (only libc), and the running process maps that loader.
+    "$LOADER" --list "$HOST_PY" >/dev/null 2>&1 ||
+        die "$LOADER --list $HOST_PY failed: $("$LOADER" --list "$HOST_PY" 2>&1 | head -n3)"
+    maps=$("$HOST_PY" -c "print(open('/proc/self/maps').read())")
+    grep -qF "$(readlink -f "$LOADER")" <<<"$maps" ||
+        die "$HOST_PY does not run on $(readlink -f "$LOADER")"
+    progress "$v musl $rel" "patchelf: $((SECONDS - t)) s"
+}
+
+host_lines() {  # needs every PY and LOADER resolved
+    local v rel
+    for v in "${PY_VERSIONS[@]}"; do
+        locate_python musl "$v" || return 1
+        is_built || return 1
+        for rel in "${MUSL_RELEASES[@]}"; do
+            musl_loader_known "$rel" || return 1
+            host_python_path "$v" "$rel"
+            host_ready || return 1
+            printf 'py%s-musl%s\t%s\t%s\t%s\t%s\n' "${v/./}" "$rel" "$v" "$rel" "$HOST_PY" "$LOADER"
+        done
+    done
+}
+
+# ------------------------------------------------------------------ main ---
+
+case $mode in
+    print)
+        if locate_python musl "$pyver" && is_built; then echo "$PY"; exit 0; fi
+        say "musl CPython $pyver is not built yet (run tools/build-musl-python.sh --python $pyver)"
+        exit 1 ;;
+    print-glibc)
+        if locate_python glibc "$pyver" && is_built; then echo "$PY"; exit 0; fi
+        say "glibc CPython $pyver is not built yet (run tools/build-musl-python.sh --glibc --python $pyver)"
+        exit 1 ;;
+    list)
+        rc=0
+        for v in "${PY_VERSIONS[@]}"; do
+            if locate_python musl "$v" && is_built; then printf '%s\t%s\n' "$v" "$PY"
+            else say "musl CPython $v is not built"; rc=1
+            fi
+        done
+        exit $rc ;;
+    print-hosts)
+        out=$(host_lines) || { say "the musl hosts are not all built (run --hosts)"; exit 1; }
+        echo "$out"; exit 0 ;;
+    build)
+        if locate_python musl "$pyver" && is_built; then echo "$PY"; exit 0; fi
+        build_python musl "$pyver"; echo "$PY" ;;
+    glibc)
+        if locate_python glibc "$pyver" && is_built; then echo "$PY"; exit 0; fi
+        build_python glibc "$pyver"; echo "$PY" ;;
+    all)
+        for v in "${PY_VERSIONS[@]}"; do
+            build_python musl "$v"; printf '%s\t%s\n' "$v" "$PY"
+        done ;;
+    hosts)
+        if out=$(host_lines 2>/dev/null); then echo "$out"; exit 0; fi
+        for rel in "${MUSL_RELEASES[@]}"; do fetch_musl "$rel"; done
+        for v in "${PY_VERSIONS[@]}"; do
+            build_python musl "$v"
+            for rel in "${MUSL_RELEASES[@]}"; do
+                musl_loader_known "$rel"
+                make_host "$v" "$rel"
+            done
+        done
+        host_lines || die "hosts incomplete after building them" ;;
+esac

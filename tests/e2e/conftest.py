@@ -13,13 +13,16 @@ No fixture here imports ``pip._internal``: pip only ever runs in subprocesses
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from tests.lib.hosts import BUILD_SCRIPT, MuslHost
 from tests.lib.index import LocalIndex, build_tools_wheels
-from tests.lib.venvs import Venv, clean_env
+from tests.lib.venvs import Venv, clean_env, make_venv
 from tests.lib.wheels import (
     EXTRA_C_STATX,
     VARIANTS,
@@ -28,7 +31,10 @@ from tests.lib.wheels import (
     build_sdist,
     build_variant_set,
     python_include_of,
+    python_tag_of,
 )
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -44,22 +50,127 @@ def host_include(host_python: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def host_cp_tag(host_python: str) -> str:
+    """The glibc host CPython's interpreter/ABI tag (``cp311``)."""
+    return python_tag_of(host_python)
+
+
+# Built artefacts depend only on the CPython version, not on the musl release
+# the host runs: the three hosts of one CPython share them (per process; with
+# xdist each worker builds what its tests need, once).
+_PER_PYTHON: dict[tuple[str, str], object] = {}
+
+
+def _per_python(key: tuple[str, str], build: Callable[[], T]) -> T:
+    if key not in _PER_PYTHON:
+        _PER_PYTHON[key] = build()
+    return _PER_PYTHON[key]  # type: ignore[return-value]
+
+
+def _variant_set(root: Path, include: str, tag: str) -> dict[str, Path]:
+    built: dict[str, Path] = {}
+    for name in VARIANTS:
+        (path,) = build_variant_set(
+            root / name, [name], include, python_tag=tag, abi_tag=tag
+        )
+        built[name] = path
+    return built
+
+
+@pytest.fixture(scope="session")
 def variant_wheels(
-    tmp_path_factory: pytest.TempPathFactory, musl_include: str, host_include: str
+    tmp_path_factory: pytest.TempPathFactory,
+    musl_host: MuslHost,
+    musl_include: str,
 ) -> dict[str, Path]:
-    """Every standard ``muslprobe`` variant (``tests.lib.wheels.VARIANTS``).
+    """Every standard ``muslprobe`` variant (``tests.lib.wheels.VARIANTS``) for
+    the musl host's CPython: tagged with its ABI (``cp313``), compiled against
+    its ``Python.h`` (with ``musl-gcc``, and with ``gcc`` for the glibc ones).
 
     Each variant goes into its own directory: ``musl-generic`` and
     ``glibc-generic`` share the file name ``…-linux_x86_64.whl``.
     """
-    root = tmp_path_factory.mktemp("variants")
-    built: dict[str, Path] = {}
-    for name in VARIANTS:
-        (path,) = build_variant_set(
-            root / name, [name], host_include, musl_python_include=musl_include
+    tag = musl_host.cp_tag
+    return _per_python(
+        ("variants", tag),
+        lambda: _variant_set(
+            tmp_path_factory.mktemp(f"variants-{tag}"), musl_include, tag
+        ),
+    )
+
+
+@pytest.fixture(scope="session")
+def glibc_variant_wheels(
+    tmp_path_factory: pytest.TempPathFactory, host_include: str, host_cp_tag: str
+) -> dict[str, Path]:
+    """The same variants for the glibc host CPython (its tag and headers)."""
+    return _variant_set(
+        tmp_path_factory.mktemp(f"glibc-variants-{host_cp_tag}"),
+        host_include,
+        host_cp_tag,
+    )
+
+
+@pytest.fixture(scope="session")
+def glibc_partner_python(musl_host: MuslHost, host_python: str) -> Path:
+    """A glibc CPython of the musl host's minor version: the test host's own
+    when it matches, else one built by ``build-musl-python.sh --glibc``."""
+    if python_tag_of(host_python) == musl_host.cp_tag:
+        return Path(host_python)
+    proc = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--print-glibc", "--python",
+         musl_host.python_version],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    path = proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else ""
+    if not path or not Path(path).exists():
+        pytest.fail(
+            f"no glibc CPython {musl_host.python_version} to pair with "
+            f"{musl_host.name}: run `bash tools/build-musl-python.sh --glibc "
+            f"--python {musl_host.python_version}` (nox -s tests does)\n{proc.stderr}",
+            pytrace=False,
         )
-        built[name] = path
-    return built
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def partner_fork_venv(
+    tmp_path_factory: pytest.TempPathFactory,
+    musl_host: MuslHost,
+    glibc_partner_python: Path,
+    fork_wheel: Path,
+) -> Venv:
+    """The fork on the glibc partner CPython (one per CPython version)."""
+    tag = musl_host.cp_tag
+    return _per_python(
+        ("partner-fork", tag),
+        lambda: make_venv(
+            tmp_path_factory.mktemp(f"partner-fork-{tag}") / "v",
+            glibc_partner_python,
+            fork_wheel,
+        ),
+    )
+
+
+@pytest.fixture(scope="session")
+def partner_stock_venv(
+    tmp_path_factory: pytest.TempPathFactory,
+    musl_host: MuslHost,
+    glibc_partner_python: Path,
+    stock_wheel: Path,
+) -> Venv:
+    """Stock pip 26.3 on the glibc partner CPython."""
+    tag = musl_host.cp_tag
+    return _per_python(
+        ("partner-stock", tag),
+        lambda: make_venv(
+            tmp_path_factory.mktemp(f"partner-stock-{tag}") / "v",
+            glibc_partner_python,
+            stock_wheel,
+        ),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -69,33 +180,49 @@ def tools_wheels() -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def statx_wheel(tmp_path_factory: pytest.TempPathFactory, musl_include: str) -> Path:
+def statx_wheel(
+    tmp_path_factory: pytest.TempPathFactory, musl_host: MuslHost, musl_include: str
+) -> Path:
     """A ``musllinux_1_2`` wheel whose extension needs ``statx`` (musl >= 1.2.5)."""
-    return build_ext_wheel(
-        tmp_path_factory.mktemp("statx"),
-        tag_platform="musllinux_1_2_x86_64",
-        compiler="musl-gcc",
-        python_include=musl_include,
-        variant="musllinux_1_2-statx",
-        extra_c=EXTRA_C_STATX,
+    tag = musl_host.cp_tag
+    return _per_python(
+        ("statx", tag),
+        lambda: build_ext_wheel(
+            tmp_path_factory.mktemp(f"statx-{tag}"),
+            tag_platform="musllinux_1_2_x86_64",
+            compiler="musl-gcc",
+            python_include=musl_include,
+            variant="musllinux_1_2-statx",
+            extra_c=EXTRA_C_STATX,
+            python_tag=tag,
+            abi_tag=tag,
+        ),
     )
 
 
 @pytest.fixture(scope="session")
-def relr_wheel(tmp_path_factory: pytest.TempPathFactory, musl_include: str) -> Path:
+def relr_wheel(
+    tmp_path_factory: pytest.TempPathFactory, musl_host: MuslHost, musl_include: str
+) -> Path:
     """A ``musllinux_1_2`` wheel linked with packed relative relocations (DT_RELR).
 
     musl's dynamic linker supports ``DT_RELR`` only since 1.2.4; Alpine's
     toolchain emits it, and real musllinux wheels carry it (see
     ``test_real_wheels.py``). On musl 1.2.3 loading such a file crashes.
     """
-    return build_ext_wheel(
-        tmp_path_factory.mktemp("relr"),
-        tag_platform="musllinux_1_2_x86_64",
-        compiler="musl-gcc",
-        python_include=musl_include,
-        variant="musllinux_1_2-relr",
-        extra_ldflags=["-Wl,-z,pack-relative-relocs"],
+    tag = musl_host.cp_tag
+    return _per_python(
+        ("relr", tag),
+        lambda: build_ext_wheel(
+            tmp_path_factory.mktemp(f"relr-{tag}"),
+            tag_platform="musllinux_1_2_x86_64",
+            compiler="musl-gcc",
+            python_include=musl_include,
+            variant="musllinux_1_2-relr",
+            extra_ldflags=["-Wl,-z,pack-relative-relocs"],
+            python_tag=tag,
+            abi_tag=tag,
+        ),
     )
 
 
@@ -108,34 +235,6 @@ def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pure_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_pure_wheel(tmp_path_factory.mktemp("pure"), variant="pure")
-
-
-@pytest.fixture
-def hosts(request: pytest.FixtureRequest) -> dict[str, Venv]:
-    """The session venvs with the fork, by libc; created only when used."""
-
-    class _Lazy(dict[str, Venv]):
-        def __missing__(self, key: str) -> Venv:
-            fixture = {"musl": "musl_fork_venv", "glibc": "fork_venv"}[key]
-            venv: Venv = request.getfixturevalue(fixture)
-            self[key] = venv
-            return venv
-
-    return _Lazy()
-
-
-@pytest.fixture
-def stock_hosts(request: pytest.FixtureRequest) -> dict[str, Venv]:
-    """The session venvs with stock pip 26.3, by libc; created only when used."""
-
-    class _Lazy(dict[str, Venv]):
-        def __missing__(self, key: str) -> Venv:
-            fixture = {"musl": "musl_stock_venv", "glibc": "stock_venv"}[key]
-            venv: Venv = request.getfixturevalue(fixture)
-            self[key] = venv
-            return venv
-
-    return _Lazy()
 
 
 # --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The choice matrix: which file of ``muslprobe 1.0`` each host installs.
 
-Host {musl CPython, glibc CPython} x index contents. Every cell is real: the
+Host {every musl host of ``tests.lib.hosts``, the glibc CPython} x index
+contents. Every cell is real: the
 variant wheels are compiled with ``musl-gcc`` / ``gcc`` (session fixtures in
 ``conftest.py``), uploaded to a fresh pypiserver together with setuptools (so an
 isolated sdist build works offline), installed with the fork into a fresh
@@ -34,14 +35,16 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import dt_needed, output_of, pip_install, run_code
+from tests.lib.hosts import MuslHost
 from tests.lib.index import LocalIndex
 from tests.lib.venvs import Venv, make_venv
 from tests.lib.wheels import build_pure_wheel
 
-pytestmark = pytest.mark.musl
+# The matrix and the install-check cases run on every musl host; what differs
+# by host is derived from its musl release (MuslHost.loads_statx, loads_relr).
+pytestmark = [pytest.mark.musl, pytest.mark.every_musl_host]
 
 SDIST = "muslprobe-1.0.tar.gz"
-HOST_TEXT = {"musl": "musl 1.2.3 (x86_64)"}
 
 #: Index contents: name -> the variants uploaded (see tests.lib.wheels.VARIANTS).
 CONTENTS: dict[str, list[str]] = {
@@ -110,16 +113,17 @@ LIBC_OF_VARIANT = {
     "glibc-generic": "glibc",
 }
 
-#: The ``Tag:`` line of the installed ``WHEEL`` file, per variant and host.
-INSTALLED_TAG = {
-    "linux_musl": "cp311-cp311-x86_64_linux_musl",
-    "musl-generic": "cp311-cp311-linux_x86_64",
-    "musllinux_1_2": "cp311-cp311-musllinux_1_2_x86_64",
-    "musllinux_1_1": "cp311-cp311-musllinux_1_1_x86_64",
-    "manylinux": "cp311-cp311-manylinux_2_17_x86_64",
-    "glibc-generic": "cp311-cp311-linux_x86_64",
-    ("sdist", "musl"): "cp311-cp311-x86_64_linux_musl",
-    ("sdist", "glibc"): "cp311-cp311-linux_x86_64",
+#: The platform of the ``Tag:`` line of the installed ``WHEEL`` file, per
+#: variant and host (the interpreter/ABI tag is the host CPython's).
+INSTALLED_PLATFORM = {
+    "linux_musl": "x86_64_linux_musl",
+    "musl-generic": "linux_x86_64",
+    "musllinux_1_2": "musllinux_1_2_x86_64",
+    "musllinux_1_1": "musllinux_1_1_x86_64",
+    "manylinux": "manylinux_2_17_x86_64",
+    "glibc-generic": "linux_x86_64",
+    ("sdist", "musl"): "x86_64_linux_musl",
+    ("sdist", "glibc"): "linux_x86_64",
 }
 
 
@@ -156,29 +160,76 @@ def _wheel_name(variants: dict[str, Path], variant: str) -> str:
 
 
 @pytest.fixture
-def upload(
-    local_index: LocalIndex, variant_wheels: dict[str, Path], tools_wheels: list[Path]
-) -> LocalIndex:
+def upload(local_index: LocalIndex, tools_wheels: list[Path]) -> LocalIndex:
     """The fresh index with setuptools; tests add their own files."""
     local_index.upload_all(tools_wheels)
     return local_index
 
 
-@pytest.mark.parametrize(
-    ("host", "contents"),
-    [pytest.param(h, c, id=f"{h}-{c}") for (h, c) in EXPECTED],
-)
-def test_choice(
+MUSL_CELLS = [c for (h, c) in EXPECTED if h == "musl"]
+GLIBC_CELLS = [c for (h, c) in EXPECTED if h == "glibc"]
+
+
+@pytest.mark.parametrize("contents", MUSL_CELLS)
+def test_choice_on_musl(
     *,
-    host: str,
     contents: str,
-    hosts: dict[str, Venv],
+    musl_host: MuslHost,
+    musl_fork_venv: Venv,
     upload: LocalIndex,
     variant_wheels: dict[str, Path],
     tmp_path: Path,
 ) -> None:
+    _check_choice(
+        host="musl",
+        contents=contents,
+        venv=musl_fork_venv,
+        upload=upload,
+        variant_wheels=variant_wheels,
+        tmp_path=tmp_path,
+        cp_tag=musl_host.cp_tag,
+        ext_suffix=musl_host.ext_suffix,
+        host_text=musl_host.host_text,
+    )
+
+
+@pytest.mark.parametrize("contents", GLIBC_CELLS)
+def test_choice_on_glibc(
+    *,
+    contents: str,
+    fork_venv: Venv,
+    upload: LocalIndex,
+    glibc_variant_wheels: dict[str, Path],
+    host_cp_tag: str,
+    tmp_path: Path,
+) -> None:
+    minor = host_cp_tag[2:]
+    _check_choice(
+        host="glibc",
+        contents=contents,
+        venv=fork_venv,
+        upload=upload,
+        variant_wheels=glibc_variant_wheels,
+        tmp_path=tmp_path,
+        cp_tag=host_cp_tag,
+        ext_suffix=f".cpython-{minor}-x86_64-linux-gnu.so",
+        host_text=None,
+    )
+
+
+def _check_choice(
+    *,
+    host: str,
+    contents: str,
+    venv: Venv,
+    upload: LocalIndex,
+    variant_wheels: dict[str, Path],
+    tmp_path: Path,
+    cp_tag: str,
+    ext_suffix: str,
+    host_text: str | None,
+) -> None:
     expect = EXPECTED[(host, contents)]
-    venv = hosts[host]
     upload.upload_all(variant_wheels[v] for v in CONTENTS[contents])
     target = tmp_path / "target"
 
@@ -216,8 +267,8 @@ def test_choice(
         assert line.startswith(
             f"WARNING: Skipping {skipped_name}: it cannot load on this host ("
         ), line
-        if host in HOST_TEXT:
-            assert f"on this host ({HOST_TEXT[host]})" in line, line
+        if host_text is not None:
+            assert f"on this host ({host_text})" in line, line
         wrong = {"musl": ("glibc", "libc.so.6"), "glibc": ("musl", "libc.so")}[host]
         assert all(w in line for w in wrong), line
         assert line.endswith(f"Using {used_name} instead."), line
@@ -227,7 +278,9 @@ def test_choice(
     assert len(exts) == 1, exts
     assert _libc_of_elf(exts[0]) == host, f"{exts[0]}: {dt_needed(exts[0])}"
     tag_key = ("sdist", host) if expect.variant == "sdist" else expect.variant
-    assert INSTALLED_TAG[tag_key] in _installed_tags(target)
+    assert f"{cp_tag}-{cp_tag}-{INSTALLED_PLATFORM[tag_key]}" in _installed_tags(
+        target
+    )
 
     if expect.variant == "sdist":
         # Really built here, by this host's compiler.
@@ -238,10 +291,9 @@ def test_choice(
                 "the sdist was not compiled by the musl CPython's CC wrapper\n"
                 + output_of(proc)
             )
-            assert exts[0].name == "_ext.cpython-311-x86_64-linux-musl.so"
         else:
             assert "x86_64-linux-musl-gcc" not in out, output_of(proc)
-            assert exts[0].name == "_ext.cpython-311-x86_64-linux-gnu.so"
+        assert exts[0].name == "_ext" + ext_suffix
     else:
         assert "Building wheel" not in proc.stdout, output_of(proc)
         assert f"Downloading {_wheel_name(variant_wheels, expect.variant)}" in (
@@ -262,7 +314,9 @@ def test_every_cell_has_an_expectation() -> None:
 
 
 def test_glibc_wheel_named_directly_on_musl_is_refused(
+    *,
     tmp_path: Path,
+    musl_host: MuslHost,
     musl_python: Path,
     fork_wheel: Path,
     local_index: LocalIndex,
@@ -284,7 +338,7 @@ def test_glibc_wheel_named_directly_on_musl_is_refused(
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, output_of(proc)
     assert wheel.name in out, output_of(proc)
-    assert "musl 1.2.3" in out, output_of(proc)
+    assert musl_host.musl_text in out, output_of(proc)
     assert "libc.so.6" in out and "glibc" in out, output_of(proc)
     assert "Traceback" not in out, output_of(proc)
     assert "Successfully installed" not in out, output_of(proc)
@@ -298,72 +352,92 @@ def test_glibc_wheel_named_directly_on_musl_is_refused(
     assert venv.installed()["muslprobe"] == "1.0"
 
 
-def test_missing_musl_symbol_falls_back_to_sdist_stock_pip_breaks(
+def test_statx_wheel_or_sdist_by_musl_release(
     *,
     tmp_path: Path,
-    hosts: dict[str, Venv],
-    stock_hosts: dict[str, Venv],
+    musl_host: MuslHost,
+    musl_fork_venv: Venv,
+    musl_stock_venv: Venv,
     upload: LocalIndex,
     statx_wheel: Path,
     sdist: Path,
 ) -> None:
     """A ``musllinux_1_2`` wheel whose extension needs ``statx`` (musl >= 1.2.5).
 
-    The fork skips it on musl 1.2.3 and builds the sdist. Recorded beside it:
+    On musl 1.2.5 and later it loads: the fork installs it, as stock pip does.
+    Before that the fork skips it and builds the sdist; recorded beside it:
     stock pip 26.3 installs the wheel (its tag matches), and the import fails in
     musl's loader with "Error relocating …: statx: symbol not found".
     """
     upload.upload_all([statx_wheel, sdist])
+    code = "import muslprobe; print(muslprobe.variant())"
 
     fork_target = tmp_path / "fork"
-    proc = pip_install(hosts["musl"], upload, "--target", fork_target, "muslprobe")
+    proc = pip_install(musl_fork_venv, upload, "--target", fork_target, "muslprobe")
     assert proc.returncode == 0, output_of(proc)
-    (line,) = _skip_lines(proc.stdout + proc.stderr)
-    assert line.startswith(
-        f"WARNING: Skipping {statx_wheel.name}: it cannot load on this host "
-        "(musl 1.2.3 (x86_64)): "
-    ), line
-    assert "statx" in line and "1.2.5" in line, line
-    assert line.endswith(f"Using {SDIST} instead."), line
-    imported = run_code(
-        hosts["musl"], fork_target, "import muslprobe; print(muslprobe.variant())"
-    )
-    assert imported.ok and imported.stdout.strip() == "sdist", str(imported)
+    skips = _skip_lines(proc.stdout + proc.stderr)
+    imported = run_code(musl_fork_venv, fork_target, code)
+    if musl_host.loads_statx:
+        assert skips == [], output_of(proc)
+        assert f"Downloading {statx_wheel.name}" in proc.stdout, output_of(proc)
+        assert imported.ok, str(imported)
+        assert imported.stdout.strip() == "musllinux_1_2-statx", str(imported)
+    else:
+        (line,) = skips
+        assert line.startswith(
+            f"WARNING: Skipping {statx_wheel.name}: it cannot load on this host "
+            f"({musl_host.host_text}): "
+        ), line
+        assert "statx" in line and "1.2.5" in line, line
+        assert line.endswith(f"Using {SDIST} instead."), line
+        assert imported.ok and imported.stdout.strip() == "sdist", str(imported)
 
     stock_target = tmp_path / "stock"
-    proc = pip_install(
-        stock_hosts["musl"], upload, "--target", stock_target, "muslprobe"
-    )
+    proc = pip_install(musl_stock_venv, upload, "--target", stock_target, "muslprobe")
     assert proc.returncode == 0, output_of(proc)
     assert f"Downloading {statx_wheel.name}" in proc.stdout, output_of(proc)
     assert "Building wheel" not in proc.stdout, output_of(proc)
-    broken = run_code(stock_hosts["musl"], stock_target, "import muslprobe")
-    assert not broken.ok, str(broken)
-    assert "Error relocating" in broken.stderr, str(broken)
-    assert "statx: symbol not found" in broken.stderr, str(broken)
+    stock = run_code(musl_stock_venv, stock_target, code)
+    if musl_host.loads_statx:
+        assert stock.ok and stock.stdout.strip() == "musllinux_1_2-statx", str(stock)
+    else:
+        assert not stock.ok, str(stock)
+        assert "Error relocating" in stock.stderr, str(stock)
+        assert "statx: symbol not found" in stock.stderr, str(stock)
 
 
-def test_statx_wheel_alone_is_an_error_naming_the_symbol(
-    hosts: dict[str, Venv], upload: LocalIndex, statx_wheel: Path, tmp_path: Path
+def test_statx_wheel_alone(
+    musl_host: MuslHost,
+    musl_fork_venv: Venv,
+    upload: LocalIndex,
+    statx_wheel: Path,
+    tmp_path: Path,
 ) -> None:
-    """Nothing else of that version on the index: an error, not a broken install."""
+    """Nothing else of that version on the index: before musl 1.2.5 an error
+    naming the symbol, not a broken install; from 1.2.5 on a working install."""
     upload.upload(statx_wheel)
     target = tmp_path / "t"
-    proc = pip_install(hosts["musl"], upload, "--target", target, "muslprobe")
+    proc = pip_install(musl_fork_venv, upload, "--target", target, "muslprobe")
     out = proc.stdout + proc.stderr
+    assert "Traceback" not in out, output_of(proc)
+    if musl_host.loads_statx:
+        assert proc.returncode == 0, output_of(proc)
+        imported = run_code(musl_fork_venv, target, "import muslprobe")
+        assert imported.ok, str(imported)
+        return
     assert proc.returncode == 1, output_of(proc)
     assert statx_wheel.name in out, output_of(proc)
-    assert "musl 1.2.3" in out, output_of(proc)
+    assert musl_host.musl_text in out, output_of(proc)
     assert "statx" in out and "1.2.5" in out, output_of(proc)
-    assert "Traceback" not in out, output_of(proc)
     assert not (target / "muslprobe").exists()
 
 
-def test_relr_wheel_is_not_installed_on_musl_1_2_3(
+def test_relr_wheel_by_musl_release(
     *,
     tmp_path: Path,
-    hosts: dict[str, Venv],
-    stock_hosts: dict[str, Venv],
+    musl_host: MuslHost,
+    musl_fork_venv: Venv,
+    musl_stock_venv: Venv,
     upload: LocalIndex,
     relr_wheel: Path,
     sdist: Path,
@@ -374,10 +448,10 @@ def test_relr_wheel_is_not_installed_on_musl_1_2_3(
     2.36); Debian's musl 1.2.3 ignores it, leaves the relative relocations
     unapplied, and the process crashes when the module is loaded. Alpine's
     toolchain emits ``DT_RELR`` (real musllinux wheels on PyPI carry it, see
-    ``test_real_wheels.py``), so this is not hypothetical. The fork promises to
-    never install a binary that cannot load: it must skip the wheel and build
-    the sdist. Recorded beside it: stock pip installs the wheel and the import
-    dies with SIGSEGV.
+    ``test_real_wheels.py``), so this is not hypothetical. On musl >= 1.2.4 the
+    wheel loads and both pips install it. Before that the fork must skip it and
+    build the sdist; recorded beside it: stock pip installs the wheel and the
+    import dies with SIGSEGV.
     """
     with zipfile.ZipFile(relr_wheel) as zf:
         so = zf.read("muslprobe/_ext.so")
@@ -389,78 +463,104 @@ def test_relr_wheel_is_not_installed_on_musl_1_2_3(
     assert "(RELR)" in dyn, f"the test wheel has no DT_RELR:\n{dyn}"
 
     upload.upload_all([relr_wheel, sdist])
+    code = "import muslprobe; print(muslprobe.variant())"
 
     stock_target = tmp_path / "stock"
-    proc = pip_install(
-        stock_hosts["musl"], upload, "--target", stock_target, "muslprobe"
-    )
+    proc = pip_install(musl_stock_venv, upload, "--target", stock_target, "muslprobe")
     assert proc.returncode == 0, output_of(proc)
     assert f"Downloading {relr_wheel.name}" in proc.stdout, output_of(proc)
-    crashed = run_code(stock_hosts["musl"], stock_target, "import muslprobe")
-    assert crashed.returncode == -11, f"expected SIGSEGV on musl 1.2.3:\n{crashed}"
+    stock = run_code(musl_stock_venv, stock_target, code)
+    if musl_host.loads_relr:
+        assert stock.ok and stock.stdout.strip() == "musllinux_1_2-relr", str(stock)
+    else:
+        assert stock.returncode == -11, f"expected SIGSEGV on musl 1.2.3:\n{stock}"
 
     fork_target = tmp_path / "fork"
-    proc = pip_install(hosts["musl"], upload, "--target", fork_target, "muslprobe")
+    proc = pip_install(musl_fork_venv, upload, "--target", fork_target, "muslprobe")
     assert proc.returncode == 0, output_of(proc)
-    imported = run_code(
-        hosts["musl"], fork_target, "import muslprobe; print(muslprobe.variant())"
-    )
+    imported = run_code(musl_fork_venv, fork_target, code)
+    skips = _skip_lines(proc.stdout + proc.stderr)
+    if musl_host.loads_relr:
+        assert skips == [], output_of(proc)
+        assert imported.ok, str(imported)
+        assert imported.stdout.strip() == "musllinux_1_2-relr", str(imported)
+        return
     assert imported.ok and imported.stdout.strip() == "sdist", (
-        "the fork installed a wheel that crashes musl 1.2.3's loader (DT_RELR "
-        f"needs musl >= 1.2.4):\nimport: {imported}\ninstall: {output_of(proc)}"
+        f"the fork installed a wheel that crashes {musl_host.musl_text}'s loader "
+        f"(DT_RELR needs musl >= 1.2.4):\nimport: {imported}\ninstall: "
+        f"{output_of(proc)}"
     )
-    (line,) = _skip_lines(proc.stdout + proc.stderr)
+    (line,) = skips
     assert relr_wheel.name in line and "RELR" in line, line
 
 
 def test_verbose_explains_why_manylinux_is_not_a_candidate_on_musl(
-    hosts: dict[str, Venv], upload: LocalIndex, variant_wheels: dict[str, Path]
+    musl_host: MuslHost,
+    musl_fork_venv: Venv,
+    upload: LocalIndex,
+    variant_wheels: dict[str, Path],
 ) -> None:
     """A glibc-only index on the musl host: nothing to install, and ``-v`` says why."""
     upload.upload(variant_wheels["manylinux"])
-    proc = pip_install(hosts["musl"], upload, "--dry-run", "muslprobe")
+    proc = pip_install(musl_fork_venv, upload, "--dry-run", "muslprobe")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, output_of(proc)
-    assert "manylinux_2_17 wheel is for glibc; this host uses musl 1.2.3" in out, (
-        output_of(proc)
-    )
+    assert (
+        f"manylinux_2_17 wheel is for glibc; this host uses {musl_host.musl_text}"
+    ) in out, output_of(proc)
     assert "No matching distribution found for muslprobe" in out, output_of(proc)
 
 
-@pytest.mark.parametrize(
-    ("host", "other"), [("musl", "glibc-generic"), ("glibc", "musl-generic")]
-)
-def test_stock_pip_takes_the_other_libcs_generic_build(
+def test_stock_pip_takes_the_glibc_generic_build_on_musl(
     *,
-    host: str,
-    other: str,
-    hosts: dict[str, Venv],
-    stock_hosts: dict[str, Venv],
+    musl_stock_venv: Venv,
     upload: LocalIndex,
     variant_wheels: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    """Recorded beside the fork: the other libc's ``linux_x86_64`` wheel + sdist.
+    """Recorded beside the fork: a glibc ``linux_x86_64`` wheel + sdist on musl.
 
-    The fork skips the wheel and builds the sdist (matrix cells
-    ``musl-glibc-generic+sdist`` and ``glibc-musl-generic+sdist``); stock pip 26.3
-    ranks ``linux_x86_64`` above the sdist and installs the other libc's build.
-    On glibc the import then fails (``libc.so`` is glibc's linker script, "invalid
-    ELF header"). On musl this tiny glibc build even imports, because musl's loader
-    maps a ``libc.so.6`` need onto itself: it runs by accident, not by promise
-    (anything using glibc-only symbols or symbol versions fails).
+    The fork skips the wheel and builds the sdist (matrix cell
+    ``glibc-generic+sdist``); stock pip 26.3 ranks ``linux_x86_64`` above the
+    sdist and installs the glibc build. This tiny glibc build even imports,
+    because musl's loader maps a ``libc.so.6`` need onto itself: it runs by
+    accident, not by promise (anything using glibc-only symbols or symbol
+    versions fails).
     """
+    _stock_takes_other(musl_stock_venv, "musl", "glibc-generic", upload,
+                       variant_wheels, tmp_path)
+
+
+def test_stock_pip_takes_the_musl_generic_build_on_glibc(
+    *,
+    stock_venv: Venv,
+    upload: LocalIndex,
+    glibc_variant_wheels: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """The other way round: the import then fails (``libc.so`` is glibc's
+    linker script, "invalid ELF header")."""
+    _stock_takes_other(stock_venv, "glibc", "musl-generic", upload,
+                       glibc_variant_wheels, tmp_path)
+
+
+def _stock_takes_other(  # noqa: PLR0917
+    venv: Venv,
+    host: str,
+    other: str,
+    upload: LocalIndex,
+    variant_wheels: dict[str, Path],
+    tmp_path: Path,
+) -> None:
     upload.upload_all([variant_wheels[other], variant_wheels["sdist"]])
     target = tmp_path / "stock"
-    proc = pip_install(stock_hosts[host], upload, "--target", target, "muslprobe")
+    proc = pip_install(venv, upload, "--target", target, "muslprobe")
     assert proc.returncode == 0, output_of(proc)
     assert f"Downloading {variant_wheels[other].name}" in proc.stdout, output_of(proc)
     assert "Building wheel" not in proc.stdout, output_of(proc)
     (ext,) = (target / "muslprobe").glob("_ext*.so")
     assert _libc_of_elf(ext) != host
-    imported = run_code(
-        stock_hosts[host], target, "import muslprobe; print(muslprobe.variant())"
-    )
+    imported = run_code(venv, target, "import muslprobe; print(muslprobe.variant())")
     if host == "glibc":
         assert not imported.ok, str(imported)
         assert "libc.so: invalid ELF header" in imported.stderr, str(imported)

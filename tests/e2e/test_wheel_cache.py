@@ -1,7 +1,11 @@
 """Wheels built on musl carry a musl tag; a shared cache never crosses libcs.
 
 Real builds (setuptools, musl-gcc through the musl CPython's own compiler
-configuration, gcc on the host) and real interpreters on both sides.
+configuration, gcc on the host) and real interpreters on both sides. The
+shared-cache sequences run on every musl host, each against a glibc CPython of
+the same minor version (``glibc_partner_python``): pip's cache key and the
+wheel tags separate different minors anyway, so only a same-minor pair can
+show that the libc alone keeps the builds apart.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.lib.hosts import MuslHost
 from tests.lib.index import build_tools_wheels
 from tests.lib.venvs import Venv, clean_env
 from tests.lib.wheels import build_sdist, check_wheel
 
-pytestmark = pytest.mark.musl
+pytestmark = [pytest.mark.musl, pytest.mark.every_musl_host]
 
 
 @pytest.fixture(scope="session")
@@ -59,35 +64,40 @@ def _cached_wheels(cache: Path) -> list[str]:
 
 
 def test_pip_wheel_on_musl_is_tagged_linux_musl(tmp_path: Path, sdist_links: Path,
+                                               musl_host: MuslHost,
                                                musl_fork_venv: Venv) -> None:
+    tag = musl_host.cp_tag
     out = tmp_path / "wheelhouse"
     musl_fork_venv.pip("wheel", "--no-deps", "--no-index", "--find-links",
                        str(sdist_links), "--no-cache-dir", "-w", str(out), "muslprobe")
     (wheel,) = list(out.glob("muslprobe-*.whl"))
-    assert wheel.name == "muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl"
+    assert wheel.name == f"muslprobe-1.0-{tag}-{tag}-x86_64_linux_musl.whl"
     fields = check_wheel(wheel)  # RECORD hashes and Tag lines are consistent
-    assert fields["Tag"] == "cp311-cp311-x86_64_linux_musl"
+    assert fields["Tag"] == f"{tag}-{tag}-x86_64_linux_musl"
     target = tmp_path / "t"
     musl_fork_venv.pip("install", "--no-index", "--target", str(target), str(wheel))
     assert _imports(musl_fork_venv, target) == "sdist"
 
 
 def test_pip_wheel_on_glibc_is_upstreams_linux_tag(tmp_path: Path, sdist_links: Path,
-                                                   fork_venv: Venv) -> None:
+                                                   fork_venv: Venv,
+                                                   host_cp_tag: str) -> None:
+    tag = host_cp_tag
     out = tmp_path / "wheelhouse"
     fork_venv.pip("wheel", "--no-deps", "--no-index", "--find-links", str(sdist_links),
                   "--no-cache-dir", "-w", str(out), "muslprobe")
     assert [p.name for p in out.glob("muslprobe-*.whl")] == [
-        "muslprobe-1.0-cp311-cp311-linux_x86_64.whl"]
+        f"muslprobe-1.0-{tag}-{tag}-linux_x86_64.whl"]
 
 
 @pytest.mark.parametrize("first", ["musl", "glibc"])
 def test_shared_cache_gives_each_libc_its_own_build(
-    tmp_path: Path, sdist_links: Path, musl_fork_venv: Venv, fork_venv: Venv,
-    first: str,
+    *, tmp_path: Path, sdist_links: Path, musl_host: MuslHost, musl_fork_venv: Venv,
+    partner_fork_venv: Venv, first: str,
 ) -> None:
+    tag = musl_host.cp_tag
     cache = tmp_path / "shared-cache"
-    hosts = {"musl": musl_fork_venv, "glibc": fork_venv}
+    hosts = {"musl": musl_fork_venv, "glibc": partner_fork_venv}
     order = [first, "glibc" if first == "musl" else "musl"]
     for libc in order:
         target = tmp_path / f"target-{libc}"
@@ -95,8 +105,8 @@ def test_shared_cache_gives_each_libc_its_own_build(
         assert _ext_libc(target) == libc
         assert _imports(hosts[libc], target) == "sdist"
     assert _cached_wheels(cache) == [
-        "muslprobe-1.0-cp311-cp311-linux_x86_64.whl",
-        "muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl",
+        f"muslprobe-1.0-{tag}-{tag}-linux_x86_64.whl",
+        f"muslprobe-1.0-{tag}-{tag}-x86_64_linux_musl.whl",
     ]
     # A second install on each side is served from the cache, its own build.
     for libc in order:
@@ -105,24 +115,26 @@ def test_shared_cache_gives_each_libc_its_own_build(
         assert "Building wheel for muslprobe" not in proc.stdout
         assert _ext_libc(target) == libc
     listed = hosts["glibc"].pip("--cache-dir", str(cache), "cache", "list").stdout
-    assert "muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl" in listed
+    assert f"muslprobe-1.0-{tag}-{tag}-x86_64_linux_musl.whl" in listed
     hosts["glibc"].pip("--cache-dir", str(cache), "cache", "remove", "muslprobe")
     assert _cached_wheels(cache) == []
 
 
 def test_cache_prefilled_by_stock_pip_on_musl_is_not_used_on_glibc(
-    tmp_path: Path, sdist_links: Path, musl_stock_venv: Venv, fork_venv: Venv,
-    stock_venv: Venv,
+    *, tmp_path: Path, sdist_links: Path, musl_host: MuslHost, musl_stock_venv: Venv,
+    partner_fork_venv: Venv, partner_stock_venv: Venv,
 ) -> None:
+    tag = musl_host.cp_tag
+    fork_venv, stock_venv = partner_fork_venv, partner_stock_venv
     cache = tmp_path / "cache"
     _install(musl_stock_venv, sdist_links, cache, tmp_path / "stock-musl")
     # Stock pip caches its musl build under the generic tag.
-    assert _cached_wheels(cache) == ["muslprobe-1.0-cp311-cp311-linux_x86_64.whl"]
+    assert _cached_wheels(cache) == [f"muslprobe-1.0-{tag}-{tag}-linux_x86_64.whl"]
     snapshot = tmp_path / "snapshot"
     shutil.copytree(cache, snapshot)
 
     proc = _install(fork_venv, sdist_links, cache, tmp_path / "fork-glibc")
-    assert ("Ignoring cached wheel muslprobe-1.0-cp311-cp311-linux_x86_64.whl: it "
+    assert (f"Ignoring cached wheel muslprobe-1.0-{tag}-{tag}-linux_x86_64.whl: it "
             "cannot load on this host (glibc") in proc.stdout + proc.stderr
     assert "Building wheel for muslprobe" in proc.stdout
     assert _ext_libc(tmp_path / "fork-glibc") == "glibc"

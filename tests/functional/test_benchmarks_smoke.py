@@ -104,6 +104,6 @@ def test_quick_run_writes_every_section(
 
     # Real work happened: tags were computed, the Alpine case used the fork's
     # _linux_musl wheels while stock pip built from the sdist.
-    assert re.search(r"first cp311-cp311-x86_64_linux_musl", text)
+    assert re.search(r"first cp3\d+-cp3\d+-x86_64_linux_musl", text)
     assert "1/1 installed from `_linux_musl` wheels" in text
     assert "1/1 built from sdists" in text

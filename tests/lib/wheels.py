@@ -51,6 +51,7 @@ __all__ = [
     "compile_shared_lib",
     "normalize_name",
     "python_include_of",
+    "python_tag_of",
     "wheel_filename",
 ]
 
@@ -279,6 +280,20 @@ def _compile(
             if kdir is not None:
                 flags += ["-idirafter", str(kdir)]
         _run_compiler([*cc, *flags, str(src), "-o", str(output), *ldflags], what)
+
+
+def python_tag_of(python: str | os.PathLike[str]) -> str:
+    """The interpreter/ABI tag of CPython ``python``: ``cp311``, ``cp313`` …"""
+    proc = subprocess.run(
+        [str(python), "-c", "import sys; print('cp%d%d' % sys.version_info[:2])"],
+        capture_output=True,
+        check=False,
+        text=True,
+    )
+    tag = proc.stdout.strip()
+    if proc.returncode != 0 or not re.fullmatch(r"cp\d+", tag):
+        raise HarnessError(f"cannot tell the CPython tag of {python}: {proc.stderr}")
+    return tag
 
 
 def python_include_of(python: str | os.PathLike[str]) -> str:

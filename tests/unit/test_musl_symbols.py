@@ -52,6 +52,13 @@ MUSL_LDSO_LFS64_BASES = frozenset(_LDSO_LFS64_LIST.split())
         ("pthread_getname_np", "x86_64", (1, 2, 3)),
         ("statx", "x86_64", (1, 2, 5)),
         ("preadv2", "x86_64", (1, 2, 5)),
+        # New in 1.2.6 (Debian's 1.2.5 backports renameat2; upstream 1.2.5 lacks it).
+        ("renameat2", "x86_64", (1, 2, 6)),
+        ("posix_getdents", "x86_64", (1, 2, 6)),
+        ("__getauxval", "x86_64", (1, 2, 6)),
+        ("renameat2", "i686", (1, 2, 6)),
+        ("posix_getdents", "aarch64", (1, 2, 6)),
+        ("__getauxval", "aarch64", (1, 2, 6)),
         ("__clock_gettime64", "i686", (1, 2, 0)),
         ("malloc", "x86_64", (1, 1, 0)),
         ("malloc", "aarch64", (1, 1, 7)),
@@ -84,7 +91,10 @@ def test_architecture_spellings() -> None:
 
 
 def test_last_release_marks_removed_symbols() -> None:
-    assert last_musl_release("statx", "x86_64") == (1, 2, 5)
+    # Still exported by the newest release the table covers (1.2.6).
+    assert last_musl_release("statx", "x86_64") == (1, 2, 6)
+    assert last_musl_release("renameat2", "x86_64") == (1, 2, 6)
+    assert last_musl_release("malloc", "aarch64") == (1, 2, 6)
     assert last_musl_release("stat64", "x86_64") == (1, 2, 3)
 
 
@@ -132,6 +142,7 @@ def test_musllinux_needed_for() -> None:
     assert musllinux_needed_for(["malloc", "PyLong_FromLong"], "x86_64") == (1, 1)
     assert musllinux_needed_for(["malloc", "qsort_r"], "x86_64") == (1, 2)
     assert musllinux_needed_for(["statx", "malloc"], "x86_64") == (1, 2)
+    assert musllinux_needed_for(["posix_getdents", "malloc"], "x86_64") == (1, 2)
     # 32-bit: the time64 symbols make a musllinux_1_2 binary.
     assert musllinux_needed_for(["__clock_gettime64"], "i686") == (1, 2)
 
@@ -148,7 +159,20 @@ def test_data_file_is_well_formed() -> None:
         assert len(rows.releases) > 1900
         for symbol, (first, last) in rows.releases.items():
             assert symbol
-            assert (1, 1, 0) <= first <= last <= (1, 2, 5), symbol
+            assert (1, 1, 0) <= first <= last <= (1, 2, 6), symbol
+
+
+def test_data_file_covers_1_2_6() -> None:
+    """1.2.6 added exactly renameat2, posix_getdents and __getauxval and
+    dropped nothing: every symbol 1.2.5 exported is still exported."""
+    table = parse_symbol_table(_data_text())
+    for arch, rows in table.items():
+        new = {s for s, (first, _) in rows.releases.items() if first == (1, 2, 6)}
+        assert new == {"renameat2", "posix_getdents", "__getauxval"}, arch
+        dropped = {
+            s for s, (_, last) in rows.releases.items() if last == (1, 2, 5)
+        }
+        assert not dropped, (arch, sorted(dropped)[:5])
 
 
 def test_parse_rejects_a_foreign_file() -> None:

@@ -128,7 +128,7 @@ def first_musl_release(symbol: str, arch: str) -> MuslRelease | None:
 
 
 def last_musl_release(symbol: str, arch: str) -> MuslRelease | None:
-    """The last release exporting ``symbol`` (1.2.5, the newest covered, when
+    """The last release exporting ``symbol`` (1.2.6, the newest covered, when
     it is still exported); None if no release does."""
     row = _rows(arch).get(symbol)
     return None if row is None else row[1]

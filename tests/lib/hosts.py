@@ -1,0 +1,175 @@
+"""The real-musl hosts: every (CPython, musl release) pair the tests run on.
+
+One place for the host matrix. Each host is a musl CPython built by
+``tools/build-musl-python.sh`` (3.11 from bookworm, 3.13 from trixie, 3.14 from
+sid, all compiled with bookworm's musl-gcc) run on one real musl release:
+
+* 1.2.3 — the system's ``/lib/ld-musl-x86_64.so.1`` (Debian bookworm's
+  ``musl``): the interpreter as built;
+* 1.2.5 (trixie) and 1.2.6 (sid) — Debian's ``musl`` package unpacked into the
+  cache; the interpreter is a copy whose PT_INTERP names that loader
+  (``patchelf --set-interpreter``).
+
+How a test chooses its hosts (see ``tests/conftest.py``): a test that uses the
+``musl_host`` fixture, directly or through ``musl_python``, ``musl_fork_venv``,
+``musl_stock_venv``, ``hosts`` …, runs on :data:`PRIMARY` only; marked
+``@pytest.mark.every_musl_host`` (or a module with that in ``pytestmark``) it
+runs once per host in :data:`HOSTS`. ``PIP_MUSL_HOST_SET=all`` runs every such
+test on every host; ``PIP_MUSL_HOST_SET=py313-musl1.2.6,py311-musl1.2.3`` runs
+exactly those.
+
+Expectations that differ by host are written from :attr:`MuslHost.musl`
+(e.g. :attr:`MuslHost.loads_statx`), never by skipping.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = ROOT / "tools" / "build-musl-python.sh"
+
+MuslRelease = tuple[int, int, int]
+
+PYTHON_VERSIONS = ("3.11", "3.13", "3.14")
+MUSL_RELEASES: tuple[MuslRelease, ...] = ((1, 2, 3), (1, 2, 5), (1, 2, 6))
+
+#: musl's dynamic linker applies DT_RELR from this release on.
+RELR_RELEASE: MuslRelease = (1, 2, 4)
+#: The first musl release exporting ``statx``.
+STATX_RELEASE: MuslRelease = (1, 2, 5)
+
+
+def _release_text(release: MuslRelease) -> str:
+    return ".".join(map(str, release))
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """A host by name, known without building anything (for collection)."""
+
+    python_version: str  #: ``"3.13"``
+    musl: MuslRelease  #: ``(1, 2, 5)``
+
+    @property
+    def name(self) -> str:
+        return f"py{self.python_version.replace('.', '')}-musl{_release_text(self.musl)}"
+
+
+@dataclass(frozen=True)
+class MuslHost(HostSpec):
+    """A host with its interpreter (the base interpreter; venvs are made of it)."""
+
+    interpreter: Path = Path()
+    #: The interpreter's PT_INTERP: that musl release's loader.
+    loader: str = ""
+
+    @property
+    def musl_text(self) -> str:
+        """How the fork names this host's libc: ``musl 1.2.5``."""
+        return f"musl {_release_text(self.musl)}"
+
+    @property
+    def host_text(self) -> str:
+        """The fork's host description: ``musl 1.2.5 (x86_64)``."""
+        return f"{self.musl_text} (x86_64)"
+
+    @property
+    def cp_tag(self) -> str:
+        """Interpreter and ABI tag: ``cp313``."""
+        return "cp" + self.python_version.replace(".", "")
+
+    @property
+    def ext_suffix(self) -> str:
+        return f".cpython-{self.python_version.replace('.', '')}-x86_64-linux-musl.so"
+
+    @property
+    def loads_statx(self) -> bool:
+        """Whether this host's libc exports ``statx`` (musl >= 1.2.5)."""
+        return self.musl >= STATX_RELEASE
+
+    @property
+    def loads_relr(self) -> bool:
+        """Whether this host's loader applies ``DT_RELR`` (musl >= 1.2.4)."""
+        return self.musl >= RELR_RELEASE
+
+
+#: Every host, in a stable order.
+HOSTS: tuple[HostSpec, ...] = tuple(
+    HostSpec(py, musl) for py in PYTHON_VERSIONS for musl in MUSL_RELEASES
+)
+#: What current Alpine users have: musl 1.2.5 and CPython 3.13.
+PRIMARY = HostSpec("3.13", (1, 2, 5))
+#: The old-musl host (Alpine 3.17 era, Debian bookworm's system musl).
+OLD_MUSL = (1, 2, 3)
+
+HOST_SET_ENV = "PIP_MUSL_HOST_SET"
+#: Set by nox: a file with the lines of ``build-musl-python.sh --print-hosts``.
+HOSTS_FILE_ENV = "PIP_MUSL_HOSTS_FILE"
+
+
+def selected_hosts(every: bool) -> list[HostSpec]:
+    """The hosts a test runs on: all for ``every``, else the primary one;
+    ``PIP_MUSL_HOST_SET`` overrides (``all`` or a comma-separated list of names)."""
+    wanted = os.environ.get(HOST_SET_ENV, "").strip()
+    if wanted == "all":
+        return list(HOSTS)
+    if wanted:
+        names = {n.strip() for n in wanted.split(",") if n.strip()}
+        by_name = {h.name: h for h in HOSTS}
+        unknown = names - by_name.keys()
+        if unknown:
+            raise ValueError(
+                f"{HOST_SET_ENV}: unknown hosts {sorted(unknown)}; "
+                f"known: {sorted(by_name)}"
+            )
+        return [h for h in HOSTS if h.name in names]
+    return list(HOSTS) if every else [PRIMARY]
+
+
+def _host_lines() -> str:
+    path = os.environ.get(HOSTS_FILE_ENV)
+    if path and Path(path).is_file():
+        return Path(path).read_text()
+    proc = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--print-hosts"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise LookupError(
+            "the musl hosts are not built: run `bash tools/build-musl-python.sh "
+            f"--hosts` (nox -s tests does)\n{proc.stderr.strip()}"
+        )
+    return proc.stdout
+
+
+@functools.cache
+def load_hosts() -> dict[str, MuslHost]:
+    """Every built host by name (``LookupError`` when they are not built)."""
+    out: dict[str, MuslHost] = {}
+    for line in _host_lines().splitlines():
+        if not line.strip():
+            continue
+        name, py, musl, interpreter, loader = line.split("\t")
+        major, minor, patch = (int(x) for x in musl.split("."))
+        host = MuslHost(py, (major, minor, patch), Path(interpreter), loader)
+        if host.name != name:
+            raise LookupError(f"host line {line!r}: name does not match {host.name}")
+        out[name] = host
+    return out
+
+
+def resolve(spec: HostSpec) -> MuslHost:
+    """The built host for ``spec`` (``LookupError`` saying what is missing)."""
+    host = load_hosts().get(spec.name)
+    if host is None:
+        raise LookupError(f"host {spec.name} is not in the host list")
+    if not host.interpreter.exists():
+        raise LookupError(f"host {spec.name}: {host.interpreter} does not exist")
+    return host
