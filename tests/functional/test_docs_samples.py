@@ -268,6 +268,20 @@ def malformed_platform(ctx: Ctx) -> Run:
     )
 
 
+def platform_none(ctx: Ctx) -> Run:
+    """An index with only a glibc wheel, asked for x86_64_linux_musl."""
+    links = ctx.dir("manylinux")
+    build_ext_wheel(links, tag_platform="manylinux_2_17_x86_64", compiler="gcc",
+                    python_include=_glibc_include(ctx), variant="glibc")
+    return ctx.pip(
+        ctx.glibc,
+        "python -m pip download --only-binary=:all: --platform x86_64_linux_musl "
+        "--dest wheelhouse muslprobe",
+        "download", "--only-binary=:all:", "--platform", "x86_64_linux_musl",
+        "--no-index", "--find-links", links, "--dest", "wheelhouse", "muslprobe",
+    )
+
+
 def verbose_skips(ctx: Ctx) -> Run:
     wh = ctx.dir("zlibng")
     build_ext_wheel(wh, tag_platform="manylinux_2_17_x86_64", compiler="gcc",
@@ -358,6 +372,7 @@ SCENARIOS: dict[str, Callable[[Ctx], Run]] = {
     "check-wheel-real": check_wheel_real,
     "debug-verbose": debug_verbose,
     "malformed-platform": malformed_platform,
+    "platform-none": platform_none,
     "verbose-skips": verbose_skips,
     "abi-fallback": abi_fallback,
     "cached-wheel-ignored": cached_wheel_ignored,

@@ -143,8 +143,12 @@ def _plain(value: Any) -> Any:
 
 
 def _record(item: Any) -> dict[str, Any]:
-    """Every field of a dataclass (AbiProblem, WheelNote), in plain JSON types."""
-    return {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
+    """Every field of a record (AbiProblem, WheelNote), in plain JSON types."""
+    if dataclasses.is_dataclass(item):
+        names = [f.name for f in dataclasses.fields(item)]
+    else:  # a NamedTuple
+        names = list(getattr(item, "_fields", ()))
+    return {name: _plain(getattr(item, name)) for name in names}
 
 
 def problem_record(problem: AbiProblem) -> dict[str, Any]:
