@@ -554,7 +554,7 @@ def _check_wheel_unknown_to_stock(
         _require(
             f.returncode == 0
             and re.fullmatch(
-                r"(\S+\.whl: can load on this host \(glibc [\d.]+ \(x86_64\)\)\n)+",
+                r"Host: glibc [\d.]+ \(x86_64\)\n(\S+\.whl: can load here\n)+",
                 f.stdout,
             )
             is not None,

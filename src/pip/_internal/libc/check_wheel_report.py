@@ -97,7 +97,7 @@ _SAYS: dict[Verdict, str] = {
 }
 
 
-def _summary(problems: tuple[AbiProblem, ...], limit: int = 2) -> str:
+def _summary(problems: tuple[AbiProblem, ...], limit: int = 1) -> str:
     text = "; ".join(p.message for p in problems[:limit])
     if len(problems) > limit:
         text += f" (and {len(problems) - limit} more, see -v)"
@@ -121,11 +121,12 @@ def detail_lines(v: WheelVerdict) -> Iterator[str]:
     if v.abi is None:
         return
     for member in v.abi.members:
-        libc: str = member.libc or "no libc"
-        if member.libc_evidence:
-            libc += f" ({member.libc_evidence})"
+        libc = f"links {member.libc}" if member.libc else "links no libc"
+        evidence = member.libc_evidence
+        if evidence and evidence.strip("`") not in member.needed:
+            libc += f" ({evidence})"  # an interpreter or symbol versions said so
         needed = ", ".join(member.needed) or "none"
-        yield f"`{member.name}`: {member.arch}, links {libc}; DT_NEEDED: {needed}"
+        yield f"`{member.name}`: {member.arch}, {libc}; DT_NEEDED: {needed}"
     for note in v.abi.notes:
         yield f"`{note.member}`: {note.message}"
     if v.oldest_musllinux is not None:
@@ -145,8 +146,12 @@ def _plain(value: Any) -> Any:
 
 
 def _record(item: Any) -> dict[str, Any]:
-    """Every field of a dataclass (AbiProblem, WheelNote), in plain JSON types."""
-    return {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
+    """Every field of a record (AbiProblem, WheelNote), in plain JSON types."""
+    if dataclasses.is_dataclass(item):
+        names = [f.name for f in dataclasses.fields(item)]
+    else:  # a NamedTuple
+        names = list(getattr(item, "_fields", ()))
+    return {name: _plain(getattr(item, name)) for name in names}
 
 
 def problem_record(problem: AbiProblem) -> dict[str, Any]:
