@@ -157,8 +157,11 @@ def name_platforms_asked(report_conflict: _F) -> _F:
     """After 'from versions: none' for a musl --platform: name the platforms."""
 
     @functools.wraps(report_conflict)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        error = report_conflict(self, *args, **kwargs)
+    def wrapper(self: Any, req: Any, *args: Any, **kwargs: Any) -> Any:
+        from pip._internal.libc.resolver_patches import log_refused_versions
+
+        log_refused_versions(str(req.project_name))
+        error = report_conflict(self, req, *args, **kwargs)
         log_platforms_asked(self._finder)
         return error
 

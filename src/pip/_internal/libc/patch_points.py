@@ -94,7 +94,9 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         wrapper="pip._internal.libc.finder_notes:name_platforms_asked",
         reason=(
             "'from versions: none' for a musl --platform names the platform tags "
-            "that were looked for, and that PyPI carries no <arch>_linux_musl wheels."
+            "that were looked for, and that PyPI carries no <arch>_linux_musl "
+            "wheels; when nothing is left because wheels cannot load here, the "
+            "error is preceded by those versions, as upstream lists yanked ones."
         ),
     ),
     PatchPoint(

@@ -201,3 +201,29 @@ def note_after_failed_builds(init: _F) -> _F:
             _attach_note(self, "\n".join(notes))
 
     return wrapper  # type: ignore[return-value]
+
+
+def log_refused_versions(project: str) -> None:
+    """Before "Could not find a version": the versions left out because their
+    wheels cannot load here, as upstream lists yanked ones."""
+    from pip._internal.libc.candidate_check import REFUSALS
+
+    refused = REFUSALS.by_project.get(project, {})
+    if refused:
+        from pip._internal.libc.host import host_libc
+
+        logger.critical(
+            "Ignored the following versions whose wheels cannot load on this "
+            "host (%s): %s",
+            host_libc().describe(),
+            ", ".join(sorted(refused, key=_version_key)),
+        )
+
+
+def _version_key(text: str) -> Any:
+    from pip._vendor.packaging.version import InvalidVersion, Version
+
+    try:
+        return (0, Version(text))
+    except InvalidVersion:
+        return (1, text)
