@@ -39,6 +39,7 @@ import pytest
 
 # The real musllinux wheels (numpy, orjson), downloaded once and cached.
 from tests.e2e.test_real_wheels import real_wheels  # noqa: F401
+from tests.lib.hosts import HostSpec, resolve
 from tests.lib.index import build_tools_wheels
 from tests.lib.venvs import Venv, clean_env, make_venv
 from tests.lib.wheels import (
@@ -57,6 +58,10 @@ _MARKER = re.compile(
 )
 _FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w{}-]*)\s*$")
 ELLIPSIS = ("…", "...")
+#: The docs show the old-musl host, where the check has the most to say (musl
+#: 1.2.3 lacks statx and DT_RELR support), with CPython 3.11.
+DOCS_HOST = HostSpec("3.11", (1, 2, 3))
+_VENVS: dict[str, Venv] = {}
 
 
 @dataclass(frozen=True)
@@ -145,8 +150,26 @@ class Ctx:
         return self.request.getfixturevalue(name)
 
     @property
+    def musl_python(self) -> Path:
+        try:
+            return resolve(DOCS_HOST).interpreter
+        except LookupError as exc:
+            pytest.fail(f"the docs' musl host is missing: {exc}", pytrace=False)
+
+    def _shared_venv(self, name: str, wheel_fixture: str) -> Venv:
+        if name not in _VENVS:
+            root = self.request.getfixturevalue("tmp_path_factory").mktemp(name)
+            wheel = self.fixture(wheel_fixture)
+            _VENVS[name] = make_venv(root / "v", self.musl_python, wheel)  # type: ignore[arg-type]
+        return _VENVS[name]
+
+    @property
     def musl(self) -> Venv:
-        return self.fixture("musl_fork_venv")  # type: ignore[return-value]
+        return self._shared_venv("docs-musl-fork", "fork_wheel")
+
+    @property
+    def musl_stock(self) -> Venv:
+        return self._shared_venv("docs-musl-stock", "stock_wheel")
 
     @property
     def glibc(self) -> Venv:
@@ -184,7 +207,7 @@ class Ctx:
 
 
 def _musl_include(ctx: Ctx) -> str:
-    return python_include_of(ctx.fixture("musl_python"))  # type: ignore[arg-type]
+    return python_include_of(ctx.musl_python)
 
 
 def _glibc_include(ctx: Ctx) -> str:
@@ -322,7 +345,7 @@ def cached_wheel_ignored(ctx: Ctx) -> Run:
     glibc = ctx.fresh(ctx.fixture("host_python"), "glibc-venv")  # type: ignore[arg-type]
     built = glibc.pip("install", *common, "fastjson", check=False, env=clean_env())
     assert built.returncode == 0, built.stdout + built.stderr
-    musl = ctx.fresh(ctx.fixture("musl_python"), "musl-venv")  # type: ignore[arg-type]
+    musl = ctx.fresh(ctx.musl_python, "musl-venv")
     return ctx.pip(musl, "python -m pip install -v fastjson", "install", "-v",
                    *common, "fastjson")
 
@@ -333,7 +356,7 @@ def cached_wheel_ignored_on_glibc(ctx: Ctx) -> Run:
     build_sdist(links)
     cache = ctx.dir("cache")
     common = ("--no-index", "--find-links", links, "--cache-dir", cache)
-    stock = ctx.fixture("musl_stock_venv")
+    stock = ctx.musl_stock
     built = stock.pip("install", "--target", ctx.dir("t"), *common,  # type: ignore[attr-defined]
                       "muslprobe", check=False, env=clean_env())
     assert built.returncode == 0, built.stdout + built.stderr
@@ -365,7 +388,37 @@ def pip_wheel_musl_tag(ctx: Ctx) -> Run:
                         "PIP_NO_CACHE_DIR": "1"})
 
 
+def _two_releases(ctx: Ctx, *, broken_sdist: bool) -> Path:
+    """muslprobe 2.0: a musllinux_1_2 wheel that needs statx (and, if asked, an
+    sdist that does not build); 1.0: a musllinux_1_1 wheel that loads."""
+    links = _links_with_sdists(ctx) if broken_sdist else ctx.dir("links")
+    build_ext_wheel(links, tag_platform="musllinux_1_2_x86_64", compiler="musl-gcc",
+                    python_include=_musl_include(ctx), variant="statx",
+                    version="2.0", extra_c=EXTRA_C_STATX)
+    build_ext_wheel(links, tag_platform="musllinux_1_1_x86_64", compiler="musl-gcc",
+                    python_include=_musl_include(ctx), variant="musl", version="1.0")
+    if broken_sdist:
+        build_sdist(links, version="2.0", extra_c="#error does not build here\n")
+    return links
+
+
+def resolver_fallback(ctx: Ctx) -> Run:
+    links = _two_releases(ctx, broken_sdist=False)
+    return ctx.pip(ctx.musl, "python -m pip install --only-binary=:all: muslprobe",
+                   "install", "--dry-run", "--only-binary=:all:", "--no-index",
+                   "--find-links", links, "muslprobe")
+
+
+def build_failure_note(ctx: Ctx) -> Run:
+    links = _two_releases(ctx, broken_sdist=True)
+    return ctx.pip(ctx.musl, "python -m pip install muslprobe", "install",
+                   "--no-index", "--find-links", links, "--target", ctx.dir("t"),
+                   "muslprobe")
+
+
 SCENARIOS: dict[str, Callable[[Ctx], Run]] = {
+    "resolver-fallback": resolver_fallback,
+    "build-failure-note": build_failure_note,
     "check-wheel-wheelhouse": check_wheel_wheelhouse,
     "check-wheel-verbose": check_wheel_verbose,
     "check-wheel-json": check_wheel_json,
