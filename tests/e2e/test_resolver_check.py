@@ -106,6 +106,7 @@ def _variant(venv: Venv, target: Path) -> str:
     return result.stdout.strip()
 
 
+@pytest.mark.every_musl_host
 @pytest.mark.parametrize("option", ["--only-binary=:all:", "--prefer-binary"])
 def test_options_take_the_newest_release_whose_wheel_loads(
     *,
