@@ -131,7 +131,7 @@ def case_detection(cfg: Any, env: Any) -> Section:
     got = interleave(
         {
             "fork: import + host_libc()": _child(
-                env.musl_fork.python, FORK_DETECT_CHILD
+                env.musl_fork.python, FORK_DETECT_CHILD, empty
             ),
             "stock: loader spawn": _child(env.musl_stock.python, STOCK_SPAWN_CHILD),
             "stock: _get_musl_version()": _child(
