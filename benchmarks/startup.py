@@ -163,6 +163,17 @@ def case_detection(cfg: Any, env: Any) -> Section:
                 notes.get(name, ""),
             )
         )
+    for who in ("fork", "fork on glibc"):
+        samples = got[f"{who}: import + host_libc()"]
+        sec.rows.append(
+            _row(
+                "import of an empty module (the floor of one import)",
+                who,
+                [float(x.extra["empty_ms"]) for x in samples],
+                "ms",
+                f"detection imported {int(samples[0].extra['modules'])} fork modules",
+            )
+        )
     fork, spawn = (
         _ms(got["fork: import + host_libc()"]),
         _ms(got["stock: loader spawn"]),
