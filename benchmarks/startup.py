@@ -190,6 +190,16 @@ def case_detection(cfg: Any, env: Any) -> Section:
             note="stock's whole musl detection, spawn included",
         ),
     ]
+    empty_ms = Stats.of(
+        [float(x.extra["empty_ms"]) for x in got["fork: import + host_libc()"]]
+    ).median
+    spawn_ms = Stats.of(spawn).median
+    sec.notes.append(
+        f"The floor: importing one empty module costs {empty_ms:.2f} ms on the musl "
+        f"CPython, {empty_ms / spawn_ms:.2f}x stock's spawn ({spawn_ms:.2f} ms); "
+        "the fork's detection imports three modules of its own (host, elf_ident, "
+        "musl_version) that stock does not import at this point."
+    )
     sec.notes.append(
         f"{warmup} warm-up round(s) discarded, {repeat} measured rounds, "
         "contenders interleaved (order alternating every round)."

@@ -120,7 +120,7 @@ def musl_version_from_banner(text: str) -> MuslVersion | None:
     return int(match[1]), int(match[2]), int(match[3])
 
 
-def _has_musl_usage(region: bytes) -> bool:
+def _has_musl_usage(region: bytes | bytearray) -> bool:
     """Whether ``region`` holds ``musl libc (<arch>)\\nVersion %s\\n``."""
     for needle in (_USAGE_LONG, _USAGE_SHORT):
         end = len(region)
@@ -137,7 +137,7 @@ def _has_musl_usage(region: bytes) -> bool:
     return False
 
 
-def _digits_back(region: bytes, end: int) -> int:
+def _digits_back(region: bytes | bytearray, end: int) -> int:
     """Start of the run of 1-4 ASCII digits ending before ``end`` (or end)."""
     start = end
     while start > 0 and end - start < 4 and 48 <= region[start - 1] <= 57:
@@ -145,7 +145,7 @@ def _digits_back(region: bytes, end: int) -> int:
     return start
 
 
-def _digits_forward(region: bytes, start: int) -> int:
+def _digits_forward(region: bytes | bytearray, start: int) -> int:
     """End of the run of 1-4 ASCII digits starting at ``start`` (or start)."""
     end, stop = start, min(len(region), start + 4)
     while end < stop and 48 <= region[end] <= 57:
@@ -153,7 +153,7 @@ def _digits_forward(region: bytes, start: int) -> int:
     return end
 
 
-def _version_at(region: bytes, dot: int) -> MuslVersion | None:
+def _version_at(region: bytes | bytearray, dot: int) -> MuslVersion | None:
     """The version string whose first dot is at ``dot``, if one is there."""
     major = _digits_back(region, dot)
     if major == dot or (major > 0 and region[major - 1] in _WORDISH):
