@@ -131,7 +131,7 @@ def case_detection(cfg: Any, env: Any) -> Section:
     got = interleave(
         {
             "fork: import + host_libc()": _child(
-                env.musl_fork.python, FORK_DETECT_CHILD
+                env.musl_fork.python, FORK_DETECT_CHILD, empty
             ),
             "stock: loader spawn": _child(env.musl_stock.python, STOCK_SPAWN_CHILD),
             "stock: _get_musl_version()": _child(
@@ -163,6 +163,17 @@ def case_detection(cfg: Any, env: Any) -> Section:
                 notes.get(name, ""),
             )
         )
+    for who in ("fork", "fork on glibc"):
+        samples = got[f"{who}: import + host_libc()"]
+        sec.rows.append(
+            _row(
+                "import of an empty module (the floor of one import)",
+                who,
+                [float(x.extra["empty_ms"]) for x in samples],
+                "ms",
+                f"detection imported {int(samples[0].extra['modules'])} fork modules",
+            )
+        )
     fork, spawn = (
         _ms(got["fork: import + host_libc()"]),
         _ms(got["stock: loader spawn"]),
@@ -179,6 +190,16 @@ def case_detection(cfg: Any, env: Any) -> Section:
             note="stock's whole musl detection, spawn included",
         ),
     ]
+    empty_ms = Stats.of(
+        [float(x.extra["empty_ms"]) for x in got["fork: import + host_libc()"]]
+    ).median
+    spawn_ms = Stats.of(spawn).median
+    sec.notes.append(
+        f"The floor: importing one empty module costs {empty_ms:.2f} ms on the musl "
+        f"CPython, {empty_ms / spawn_ms:.2f}x stock's spawn ({spawn_ms:.2f} ms); "
+        "the fork's detection imports three modules of its own (host, elf_ident, "
+        "musl_version) that stock does not import at this point."
+    )
     sec.notes.append(
         f"{warmup} warm-up round(s) discarded, {repeat} measured rounds, "
         "contenders interleaved (order alternating every round)."

@@ -44,6 +44,7 @@ compiled unless the loader has to be run.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
 from pip._internal.libc.elf_ident import (
@@ -119,7 +120,7 @@ def musl_version_from_banner(text: str) -> MuslVersion | None:
     return int(match[1]), int(match[2]), int(match[3])
 
 
-def _has_musl_usage(region: bytes) -> bool:
+def _has_musl_usage(region: bytes | bytearray) -> bool:
     """Whether ``region`` holds ``musl libc (<arch>)\\nVersion %s\\n``."""
     for needle in (_USAGE_LONG, _USAGE_SHORT):
         end = len(region)
@@ -136,7 +137,7 @@ def _has_musl_usage(region: bytes) -> bool:
     return False
 
 
-def _digits_back(region: bytes, end: int) -> int:
+def _digits_back(region: bytes | bytearray, end: int) -> int:
     """Start of the run of 1-4 ASCII digits ending before ``end`` (or end)."""
     start = end
     while start > 0 and end - start < 4 and 48 <= region[start - 1] <= 57:
@@ -144,7 +145,7 @@ def _digits_back(region: bytes, end: int) -> int:
     return start
 
 
-def _digits_forward(region: bytes, start: int) -> int:
+def _digits_forward(region: bytes | bytearray, start: int) -> int:
     """End of the run of 1-4 ASCII digits starting at ``start`` (or start)."""
     end, stop = start, min(len(region), start + 4)
     while end < stop and 48 <= region[end] <= 57:
@@ -152,7 +153,7 @@ def _digits_forward(region: bytes, start: int) -> int:
     return end
 
 
-def _version_at(region: bytes, dot: int) -> MuslVersion | None:
+def _version_at(region: bytes | bytearray, dot: int) -> MuslVersion | None:
     """The version string whose first dot is at ``dot``, if one is there."""
     major = _digits_back(region, dot)
     if major == dot or (major > 0 and region[major - 1] in _WORDISH):
@@ -179,24 +180,89 @@ def _version_at(region: bytes, dot: int) -> MuslVersion | None:
     )
 
 
-def _unique_version(regions: list[bytes]) -> MuslVersion | None:
+#: A region is scanned in windows of this size read into one reused buffer:
+#: a fresh 200 KB bytes object costs more than the scan on musl, whose malloc
+#: maps and unmaps large blocks (50 page faults per read).
+WINDOW_BYTES: Final = 64 * 1024
+#: Consecutive windows overlap by this much: more than the usage formats and a
+#: version string (with a git suffix) span, so each lies whole in one window.
+OVERLAP: Final = 256
+#: Bytes before a dot that belong to the version's major number and its left
+#: neighbour: a dot closer than this to a window's start is looked at in the
+#: window before.
+_LEAD: Final = 8
+
+#: (data, lo, hi): look at dots at lo <= index < hi of data.
+Window = tuple["bytes | bytearray", int, int]
+
+
+def _collect_versions(
+    data: bytes | bytearray, lo: int, hi: int, found: set[MuslVersion], seen: int
+) -> int:
+    """Add the versions whose first dot lies in data[lo:hi] to ``found``;
+    the running count of candidates, or -1 past MAX_CANDIDATES."""
+    find = data.find
+    stop = min(hi, len(data) - 1)
+    dot = find(b".", max(lo, 1), stop)
+    while dot > 0:
+        # The cheap test first: a digit on both sides of the dot.
+        if 48 <= data[dot + 1] <= 57 and 48 <= data[dot - 1] <= 57:
+            version = _version_at(data, dot)
+            if version is not None:
+                seen += 1
+                if seen > MAX_CANDIDATES:
+                    return -1
+                found.add(version)
+        dot = find(b".", dot + 1, stop)
+    return seen
+
+
+def _scan(windows: Iterator[Window]) -> tuple[LoaderFamily, MuslVersion | None]:
+    """Rules 2 and 3 over the windows of the region, in one pass."""
+    musl = glibc = False
     found: set[MuslVersion] = set()
     seen = 0
-    for region in regions:
-        find = region.find
-        last = len(region) - 1
-        dot = find(b".", 1)
-        while 0 < dot < last:
-            # The cheap test first: a digit on both sides of the dot.
-            if 48 <= region[dot + 1] <= 57 and 48 <= region[dot - 1] <= 57:
-                version = _version_at(region, dot)
-                if version is not None:
-                    seen += 1
-                    if seen > MAX_CANDIDATES:
-                        return None
-                    found.add(version)
-            dot = find(b".", dot + 1)
-    return found.pop() if len(found) == 1 else None
+    for data, lo, hi in windows:
+        if not musl and _has_musl_usage(data):
+            musl = True
+        if not musl and not glibc and data.find(_GLIBC_USAGE) >= 0:
+            glibc = True
+        if seen >= 0:
+            seen = _collect_versions(data, lo, hi, found, seen)
+    if musl:
+        return "musl", found.pop() if seen >= 0 and len(found) == 1 else None
+    return ("glibc", None) if glibc else (None, None)
+
+
+def _file_windows(reader: ElfReader, ranges: list[tuple[int, int]]) -> Iterator[Window]:
+    """The ranges of the file, window by window, through one reused buffer."""
+    preadv = getattr(os, "preadv", None)
+    buf = bytearray(min(WINDOW_BYTES, max(size for _, size in ranges)))
+    view = memoryview(buf)
+    try:
+        for start, size in ranges:
+            end = min(start + size, reader.size)
+            base = start
+            while base < end:
+                n = min(len(buf), end - base)
+                data: bytes | bytearray
+                if preadv is not None and n == len(buf):
+                    try:
+                        got = preadv(reader.fd, [view], base)
+                    except OSError as exc:
+                        raise ElfError(f"cannot read {reader.name!r}: {exc}") from None
+                    data = buf if got == n else bytes(view[:got])
+                else:
+                    data = reader.read(base, n)
+                last = base + n >= end or len(data) < n
+                lo = 0 if base == start else _LEAD
+                hi = len(data) if last else len(data) - OVERLAP + _LEAD
+                yield data, lo, hi
+                if last:
+                    break
+                base += n - OVERLAP
+    finally:
+        view.release()
 
 
 def _regions(ident: ElfIdent, fetch: Fetch) -> list[tuple[int, int]]:
@@ -230,17 +296,14 @@ def identify_loader_image(
     ``fetch(offset, size)`` returns that many bytes of the file or raises
     ElfError; ranges beyond the end of the file are clipped.
     """
-    regions = []
+    windows: list[Window] = []
     for off, size in _regions(ident, fetch):
         try:
-            regions.append(fetch(off, size))
+            data = fetch(off, size)
         except ElfError:
             continue
-    if any(_has_musl_usage(region) for region in regions):
-        return "musl", _unique_version(regions)
-    if any(region.find(_GLIBC_USAGE) >= 0 for region in regions):
-        return "glibc", None
-    return None, None
+        windows.append((data, 0, len(data)))
+    return _scan(iter(windows))
 
 
 def identify_loader(
@@ -252,11 +315,14 @@ def identify_loader(
     try:
         with ElfReader(loader_path) as reader:
             ident = reader.ident()
-
-            def fetch(offset: int, size: int) -> bytes:
-                return reader.read(offset, max(0, min(size, reader.size - offset)))
-
-            return identify_loader_image(ident, fetch)
+            ranges = [
+                (off, size)
+                for off, size in _regions(ident, reader.read)
+                if off < reader.size
+            ]
+            if not ranges:
+                return None, None
+            return _scan(_file_windows(reader, ranges))
     except ElfError:
         return None, None
 
