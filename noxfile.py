@@ -70,10 +70,9 @@ def install_fork(session: nox.Session) -> Path:
 
 
 BUILD_SCRIPT = ROOT / "tools" / "build-musl-python.sh"
-#: glibc CPythons built from Debian's sources (tools/build-musl-python.sh
-#: --glibc): the partners of the musl hosts of another minor than the session's,
-#: and the interpreter of `tests-3.13`.
-GLIBC_PYTHONS = ("3.13", "3.14")
+#: glibc CPythons are built from Debian's sources (tools/build-musl-python.sh
+#: --glibc): the interpreter of `tests-3.13`, and the partners (same minor) of
+#: the musl hosts of another minor than the session's.
 
 
 def _build(session: nox.Session, *args: str) -> str:
@@ -120,7 +119,16 @@ def run_pytest(session: nox.Session, *default_args: str) -> None:
     wheel = install_fork(session)
     session.run("python", "-m", "pip", "install", "--quiet", *TEST_REQUIREMENTS)
     hosts = musl_hosts(session)
-    for version in GLIBC_PYTHONS:
+    versions = {
+        line.split("\t")[1]
+        for line in hosts.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    session_minor = session.run(
+        "python", "-c", "import sys; print('%d.%d' % sys.version_info[:2])", silent=True
+    )
+    assert isinstance(session_minor, str)
+    for version in sorted(versions - {session_minor.strip()}):
         glibc_python(session, version)
     env = {
         **test_env(wheel),

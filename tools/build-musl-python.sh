@@ -17,7 +17,9 @@
 #   tools/build-musl-python.sh --hosts      build everything, unpack the musl
 #                                           releases and make one interpreter
 #                                           per (Python, musl) host; print
-#                                           "name<TAB>X.Y<TAB>musl<TAB>path<TAB>loader"
+#                                           "name<TAB>X.Y<TAB>musl<TAB>path<TAB>loader<TAB>syslibs"
+#                                           (syslibs: a dir with libz.so.1, which
+#                                           an Alpine base image has)
 #   tools/build-musl-python.sh --print-hosts   the same lines if all is built,
 #                                              else exit 1 (no build)
 #   tools/build-musl-python.sh --glibc [--python 3.13]
@@ -263,11 +265,26 @@ fetch_src() {
     fi
     die "apt-get source $pkg=$ver ($suite) failed (see $CACHE/logs/fetch.log)"
 }
+# Whether every version of source package $2 that suite $1 lists was answered
+# with 404 (the archive lists it but does not serve its tarball).
+src_unavailable() {
+    local v n=0
+    while read -r v; do
+        [[ -n $v ]] || continue
+        [[ -e "$(srcdir_of "$2" "$v").unavailable" ]] || return 1
+        n=$((n + 1))
+    done < <(src_versions "$1" "$2")
+    ((n > 0))
+}
 # fetch_pick <suite> <pkg>: VERSION of the fetched source.
 fetch_pick() {
     local suite=$1 pkg=$2 v rc
     while :; do
-        v=$(pick_version "$suite" "$pkg") || die "apt knows no source package $pkg in $suite"
+        if ! v=$(pick_version "$suite" "$pkg"); then
+            src_unavailable "$suite" "$pkg" &&
+                die "$suite lists $pkg, but the archive answers 404 for the tarball of every version ($(src_versions "$suite" "$pkg" | tr '\n' ' '))"
+            die "apt knows no source package $pkg in $suite"
+        fi
         rc=0; fetch_src "$suite" "$pkg" "$v" || rc=$?
         ((rc == 0)) && { VERSION=$v; return 0; }
     done
@@ -291,6 +308,20 @@ resolve_deps() {
                 sha256sum | cut -c1-12)
     DEPS_PREFIX=$CACHE/musl-deps-$DEPS_KEY
 }
+syslibs_path() {  # needs VER[zlib] (resolve_deps)
+    SYSLIBS=$CACHE/musl-syslibs-$( { echo "zlib=${VER[zlib]}"
+        hash_files "$HELPERS/common.sh" "$HELPERS/syslibs.sh"; } | sha256sum | cut -c1-12)
+}
+build_syslibs() {
+    build_deps
+    syslibs_path
+    [[ -f $SYSLIBS/.pip-musl-complete ]] && return 0
+    lock musl-syslibs
+    [[ -f $SYSLIBS/.pip-musl-complete ]] && return 0
+    CACHE=$CACHE SYSLIBS=$SYSLIBS bash "$HELPERS/syslibs.sh" \
+        "$(orig_of "$(srcdir_of zlib "${VER[zlib]}")")"
+}
+
 # python_paths <flavor musl|glibc> <X.Y> <debian version>: PREFIX, PY, STAMP.
 python_paths() {
     local flavor=$1 v=$2 deb=$3 up key
@@ -489,13 +520,21 @@ make_host() {
 host_lines() {  # needs every PY and LOADER resolved
     local v rel
     for v in "${PY_VERSIONS[@]}"; do
+        if src_unavailable "${PY_SUITE[$v]}" "python$v"; then
+            printf '#unavailable\t%s\t%s: the archive serves no python%s source\n' \
+                "$v" "${PY_SUITE[$v]}" "$v"
+            continue
+        fi
         locate_python musl "$v" || return 1
         is_built || return 1
+        syslibs_path
+        [[ -f $SYSLIBS/.pip-musl-complete ]] || return 1
         for rel in "${MUSL_RELEASES[@]}"; do
             musl_loader_known "$rel" || return 1
             host_python_path "$v" "$rel"
             host_ready || return 1
-            printf 'py%s-musl%s\t%s\t%s\t%s\t%s\n' "${v/./}" "$rel" "$v" "$rel" "$HOST_PY" "$LOADER"
+            printf 'py%s-musl%s\t%s\t%s\t%s\t%s\t%s\n' "${v/./}" "$rel" "$v" "$rel" \
+                "$HOST_PY" "$LOADER" "$SYSLIBS/lib"
         done
     done
 }
@@ -535,8 +574,16 @@ case $mode in
     hosts)
         if out=$(host_lines 2>/dev/null); then echo "$out"; exit 0; fi
         for rel in "${MUSL_RELEASES[@]}"; do fetch_musl "$rel"; done
+        build_syslibs
         for v in "${PY_VERSIONS[@]}"; do
-            build_python musl "$v"
+            if ! (build_python musl "$v"); then
+                # A Python the archive lists but does not serve is left out
+                # (and named in the host list); anything else is an error.
+                src_unavailable "${PY_SUITE[$v]}" "python$v" || exit 1
+                say "no musl CPython $v hosts: ${PY_SUITE[$v]}'s python$v source is not served"
+                continue
+            fi
+            locate_python musl "$v"
             for rel in "${MUSL_RELEASES[@]}"; do
                 musl_loader_known "$rel"
                 make_host "$v" "$rel"

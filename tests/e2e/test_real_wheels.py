@@ -39,10 +39,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import _per_python, output_of, pip_install, run_code
+from tests.e2e.conftest import Imported, _per_python, output_of
 from tests.lib.hosts import OLD_MUSL, PRIMARY, MuslHost
 from tests.lib.index import LocalIndex, cache_dir, pip_env
-from tests.lib.venvs import Venv
+from tests.lib.venvs import Venv, clean_env
 
 pytestmark = [pytest.mark.musl, pytest.mark.network, pytest.mark.every_musl_host]
 
@@ -162,7 +162,10 @@ BEFORE_RELR_OUTCOME: dict[str, str] = {
 }
 
 #: Dependencies, pinned so the cache is reproducible.
-DEPENDENCIES = ["pycparser==3.12"]  # of cffi (cryptography needs cffi too)
+DEPENDENCIES = [
+    "pycparser==3.12",  # of cffi (cryptography needs cffi too)
+    "typing-extensions==4.16.0",  # of grpcio
+]
 
 
 def expected_outcome(real: Real, host: MuslHost) -> str:
@@ -291,6 +294,27 @@ def _relr_members(wheel: Path, tmp: Path) -> list[str]:
     return found
 
 
+def _host_env(host: MuslHost, **extra: str) -> dict[str, str]:
+    """A clean environment with the host's system libraries on the loader's
+    path: an Alpine base image has ``libz.so.1`` in ``/lib``, and musllinux
+    wheels leave it out (Pillow's ``_imaging`` needs it)."""
+    return clean_env(LD_LIBRARY_PATH=str(host.system_libs), **extra)
+
+
+def _install(
+    venv: Venv, host: MuslHost, index: LocalIndex, target: Path, requirement: str
+) -> subprocess.CompletedProcess[str]:
+    return venv.pip(
+        "install", "-v", "--no-cache-dir", "--index-url", index.url,
+        "--target", str(target), requirement, check=False, env=_host_env(host),
+    )
+
+
+def _use(venv: Venv, host: MuslHost, target: Path, code: str) -> Imported:
+    proc = venv.run("-c", code, check=False, env=_host_env(host, PYTHONPATH=str(target)))
+    return Imported(proc.returncode == 0, proc.stdout, proc.stderr, proc.returncode)
+
+
 def _with_stock(host: MuslHost) -> bool:
     """Stock pip is recorded beside the fork on the primary and old-musl hosts."""
     return host.name == PRIMARY.name or host.musl == OLD_MUSL
@@ -316,7 +340,7 @@ def test_real_wheel(
     expected = expected_outcome(real, musl_host)
 
     target = tmp_path / "fork"
-    proc = pip_install(musl_fork_venv, real_index, "--target", target, requirement)
+    proc = _install(musl_fork_venv, musl_host, real_index, target, requirement)
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out, output_of(proc)
     if expected == WORKS:
@@ -328,13 +352,13 @@ def test_real_wheel(
             f"({musl_host.host_text})"
         ) in out, output_of(proc)
         assert "cannot load on this host" not in out, output_of(proc)
-        used = run_code(musl_fork_venv, target, real.code)
+        used = _use(musl_fork_venv, musl_host, target, real.code)
         assert used.ok, f"the fork's install of {wheel.name} does not work:\n{used}"
         assert used.stdout.strip() == real.expected, str(used)
     else:
         assert expected == REFUSED, expected
         if proc.returncode == 0:
-            used = run_code(musl_fork_venv, target, real.code)
+            used = _use(musl_fork_venv, musl_host, target, real.code)
             pytest.fail(
                 f"the fork installed {wheel.name}, whose {relr[0]} uses DT_RELR "
                 f"(musl >= 1.2.4) on {musl_host.musl_text}; import: {used}\n"
@@ -350,10 +374,10 @@ def test_real_wheel(
         return
     stock_venv: Venv = request.getfixturevalue("musl_stock_venv")
     stock_target = tmp_path / "stock"
-    proc = pip_install(stock_venv, real_index, "--target", stock_target, requirement)
+    proc = _install(stock_venv, musl_host, real_index, stock_target, requirement)
     assert proc.returncode == 0, f"stock pip:\n{output_of(proc)}"
     assert f"Downloading {wheel.name}" in proc.stdout, output_of(proc)
-    used = run_code(stock_venv, stock_target, real.code)
+    used = _use(stock_venv, musl_host, stock_target, real.code)
     if real.relr and not musl_host.loads_relr:
         # Recorded: stock pip installs it and the import crashes (SIGSEGV).
         assert not used.ok, f"expected a crash on {musl_host.musl_text}:\n{used}"

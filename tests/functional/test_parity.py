@@ -69,6 +69,9 @@ from tests.lib.venvs import Venv, make_venv
 from tests.lib.wheels import build_ext_wheel, build_sdist
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+#: The running CPython's tag, and an older one whose wheels it does not take.
+CP = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+OLDER_CP = f"cp{sys.version_info[0]}{sys.version_info[1] - 1}"
 
 # Platforms a glibc x86_64 CPython 3.11 cannot use: the fork knows why for
 # each one (other libc, other machine, too new a glibc), and on glibc it must
@@ -154,23 +157,23 @@ def _build_repo_files(dest: Path) -> list[Path]:
         # A generic glibc build: the only kind of binary wheel the fork still
         # opens on glibc (manylinux wheels are trusted there, as auditwheel
         # checked them).
-        ("parity-eta", "cp311", "gcc", "linux_x86_64", "glibc-generic"),
+        ("parity-eta", CP, "gcc", "linux_x86_64", "glibc-generic"),
         (
             "parity-delta",
-            "cp311",
+            CP,
             "gcc",
             "manylinux_2_17_x86_64.manylinux2014_x86_64",
             "manylinux",
         ),
         (
             "parity-delta",
-            "cp310",
+            OLDER_CP,
             "gcc",
             "manylinux_2_17_x86_64.manylinux2014_x86_64",
             "manylinux",
         ),
-        ("parity-delta", "cp311", "musl-gcc", "musllinux_1_1_x86_64", "musllinux_1_1"),
-        ("parity-delta", "cp311", "musl-gcc", "x86_64_linux_musl", "linux_musl"),
+        ("parity-delta", CP, "musl-gcc", "musllinux_1_1_x86_64", "musllinux_1_1"),
+        ("parity-delta", CP, "musl-gcc", "x86_64_linux_musl", "linux_musl"),
     ):
         if shutil.which(compiler) is None:
             pytest.fail(
@@ -514,9 +517,9 @@ CASES: tuple[Case, ...] = (
             "--platform",
             "manylinux_2_17_x86_64",
             "--python-version",
-            "311",
+            PY.replace(".", ""),
             "--abi",
-            "cp311",
+            CP,
             "-d",
             "{work}/dl",
             "parity-delta",
@@ -531,11 +534,11 @@ CASES: tuple[Case, ...] = (
             "--platform",
             "x86_64_linux_musl",
             "--python-version",
-            "3.11",
+            PY,
             "--implementation",
             "cp",
             "--abi",
-            "cp311",
+            CP,
             "-d",
             "{work}/dl",
             "parity-delta",
@@ -550,11 +553,11 @@ CASES: tuple[Case, ...] = (
             "--platform",
             "musllinux_1_1_x86_64",
             "--python-version",
-            "3.11",
+            PY,
             "--implementation",
             "cp",
             "--abi",
-            "cp311",
+            CP,
             "-d",
             "{work}/dl",
             "parity-delta",
@@ -569,11 +572,11 @@ CASES: tuple[Case, ...] = (
             "--platform",
             "musllinux_1_2_x86_64",
             "--python-version",
-            "3.11",
+            PY,
             "--implementation",
             "cp",
             "--abi",
-            "cp311",
+            CP,
             "-d",
             "{work}/dl",
             "parity-delta",
@@ -717,7 +720,8 @@ CASES: tuple[Case, ...] = (
         S("nosuchcommand"),
         S(
             "check-wheel",
-            "{links}/parity_delta-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            "{links}/parity_delta-1.0-" + f"{CP}-{CP}"
+            + "-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
             "{links}/parity_gamma-1.0-py3-none-any.whl",
             diff=("check-wheel-unknown-to-stock",),
         ),

@@ -31,6 +31,7 @@ import shutil
 import stat
 import struct
 import subprocess
+import sys
 import textwrap
 import time
 import zlib
@@ -269,7 +270,8 @@ def _dist_info(project: str, tag: str) -> dict[str, bytes]:
 # The generic tag: on glibc the fork trusts manylinux wheels (auditwheel checked
 # them) and opens only generic linux_<arch> ones, so that is what the
 # adversaries carry to reach the check through pip.
-TAG = "cp311-cp311-linux_x86_64"
+CP = f"cp{sys.version_info[0]}{sys.version_info[1]}"  # the running CPython's
+TAG = f"{CP}-{CP}-linux_x86_64"
 BOMB_SIZE = 6 * GiB
 
 PLAIN_C = "int rb_value(void) { return 42; }\n"
@@ -296,7 +298,7 @@ ADVERSARIES = (
     Adversary(
         "rb-corrupt",
         "pip-error",
-        "rb_corrupt-1.0-cp311-cp311-linux_x86_64.whl",
+        f"rb_corrupt-1.0-{TAG}.whl",
     ),
 )
 
@@ -372,7 +374,7 @@ def adversaries() -> Path:
                 pytrace=False,
             )
     version = "v3"  # bump when the adversaries change
-    dest = cache_dir() / "wheels" / f"resource-bounds-{version}"
+    dest = cache_dir() / "wheels" / f"resource-bounds-{version}-{CP}"
     if not (dest / ".complete").exists():
         tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
