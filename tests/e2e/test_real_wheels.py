@@ -149,11 +149,10 @@ REAL = [
 ]
 
 # ---------------------------------------------------------------------------
-# musl before 1.2.4 (the 1.2.3 hosts): what the fork does TODAY with a DT_RELR
-# wheel that is the only file of its version on the index. Kept in this one
-# table so it can be updated in one place when the fork learns to move on to
-# an older release with a loadable wheel (then: an outcome like "older", and
-# the check below asserting which version got installed).
+# musl before 1.2.4 (the 1.2.3 hosts): what the fork does with a DT_RELR wheel
+# that is the only file of the pinned version on the index: nothing is left, so
+# pip stops, naming the wheel and why. Walking back to an older release whose
+# wheel loads is tested against PyPI itself in test_real_backtracking.py.
 # ---------------------------------------------------------------------------
 BEFORE_RELR_OUTCOME: dict[str, str] = {
     "numpy": REFUSED,
