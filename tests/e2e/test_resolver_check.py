@@ -379,7 +379,9 @@ def test_missing_system_library_is_a_warning_not_a_refusal(
     warning = [
         line for line in proc.stderr.splitlines() if "libprobehelper.so.1" in line
     ]
-    assert len(warning) == 1 and warning[0].strip().startswith("WARNING:"), output_of(proc)
+    assert len(warning) == 1 and warning[0].strip().startswith("WARNING:"), output_of(
+        proc
+    )
     assert "muslprobe/_ext.so" in warning[0]
 
     env = clean_env(LD_LIBRARY_PATH=str(_lib_dir(tmp_path, lib)))
@@ -393,3 +395,90 @@ def _lib_dir(tmp_path: Path, lib: bytes) -> Path:
     d.mkdir(exist_ok=True)
     (d / "libprobehelper.so.1").write_bytes(lib)
     return d
+
+
+def _suffix_case(
+    tmp_path: Path,
+    venv: Venv,
+    *,
+    compiler: str,
+    include: str,
+    foreign_suffix: str,
+    tools_wheels: list[Path],
+) -> tuple[Path, str]:
+    """A find-links dir with a wheel whose extension carries ``foreign_suffix``
+    (its ELF is fine for this host) and the project's sdist."""
+    tag = interpreter_tag(venv)
+    links = tmp_path / "links"
+    wheel = build_ext_wheel(
+        links,
+        tag_platform="linux_x86_64",
+        compiler=compiler,
+        python_include=include,
+        variant="foreign-name",
+        version="1.0",
+        python_tag=tag,
+        abi_tag=tag,
+        extension_name=f"_ext.cpython-{tag[2:]}-{foreign_suffix}.so",
+    )
+    build_sdist(links, version="1.0", variant="sdist")
+    for tool in tools_wheels:
+        (links / tool.name).write_bytes(tool.read_bytes())
+    return links, wheel.name
+
+
+def test_glibc_named_extension_from_find_links_falls_back_to_the_sdist(
+    tmp_path: Path, musl_fork_venv: Venv, musl_include: str, tools_wheels: list[Path]
+) -> None:
+    links, name = _suffix_case(
+        tmp_path,
+        musl_fork_venv,
+        compiler="musl-gcc",
+        include=musl_include,
+        foreign_suffix="x86_64-linux-gnu",
+        tools_wheels=tools_wheels,
+    )
+    target = tmp_path / "t"
+    proc = musl_fork_venv.pip(
+        "install",
+        "--no-cache-dir",
+        "--no-index",
+        "--find-links",
+        links,
+        "--target",
+        target,
+        "muslprobe",
+        check=False,
+    )
+    assert proc.returncode == 0, output_of(proc)
+    assert f"Skipping {name}: it cannot load on this host" in proc.stdout
+    assert "cannot be imported by this interpreter" in proc.stdout, output_of(proc)
+    assert _variant(musl_fork_venv, target) == "sdist"
+
+
+def test_musl_named_extension_on_glibc_falls_back_to_the_sdist(
+    tmp_path: Path, fork_venv: Venv, host_include: str, tools_wheels: list[Path]
+) -> None:
+    links, name = _suffix_case(
+        tmp_path,
+        fork_venv,
+        compiler="gcc",
+        include=host_include,
+        foreign_suffix="x86_64-linux-musl",
+        tools_wheels=tools_wheels,
+    )
+    target = tmp_path / "t"
+    proc = fork_venv.pip(
+        "install",
+        "--no-cache-dir",
+        "--no-index",
+        "--find-links",
+        links,
+        "--target",
+        target,
+        "muslprobe",
+        check=False,
+    )
+    assert proc.returncode == 0, output_of(proc)
+    assert f"Skipping {name}: it cannot load on this host" in proc.stdout
+    assert _variant(fork_venv, target) == "sdist"
