@@ -225,6 +225,23 @@ def benchmarks(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def backtracking(session: nox.Session) -> None:
+    """The resolver check against PyPI on musl 1.2.3 (CPython 3.11), fork vs stock:
+    wall time and bytes per refused candidate, in benchmarks/RESULTS-backtracking.md."""
+    setup_system(session)
+    wheel = install_fork(session)
+    session.run(
+        "python",
+        str(ROOT / "benchmarks" / "backtracking.py"),
+        "--fork-wheel",
+        str(wheel),
+        "--musl-python",
+        musl_python(session),  # the 3.11 build runs on the system's musl 1.2.3
+        *session.posargs,
+    )
+
+
+@nox.session(python="3.11")
 def fuzz(session: nox.Session) -> None:
     """Fuzz the ELF reader and the wheel inspector for a fixed budget."""
     setup_system(session)  # the seeds are compiled with gcc and musl-gcc
