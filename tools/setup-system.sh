@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs (idempotent, quiet when present).
 set -euo pipefail
-packages=(musl musl-dev musl-tools gcc gcc-multilib binutils file dpkg-dev qemu-user patchelf busybox tcl
-          build-essential pkg-config libssl-dev zlib1g-dev libffi-dev libbz2-dev liblzma-dev
-          libsqlite3-dev uuid-dev)
+packages=(musl musl-dev musl-tools gcc gcc-multilib binutils file dpkg-dev qemu-user patchelf busybox tcl build-essential pkg-config libssl-dev zlib1g-dev libffi-dev libbz2-dev liblzma-dev libsqlite3-dev uuid-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

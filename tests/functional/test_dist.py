@@ -163,7 +163,12 @@ def pyz(tmp_path_factory: pytest.TempPathFactory, fork_wheel: Path) -> Path:
 def interpreter(request: pytest.FixtureRequest, host_python: str) -> tuple[str, Path]:
     """(libc family, interpreter): the glibc host CPython and the musl CPython."""
     if request.param == "musl":
-        return "musl", request.getfixturevalue("musl_python")
+        from tests.lib.hosts import PRIMARY, resolve
+
+        try:
+            return "musl", resolve(PRIMARY).interpreter
+        except LookupError as exc:
+            pytest.fail(f"the primary musl host is missing: {exc}", pytrace=False)
     return "glibc", Path(host_python)
 
 
@@ -305,8 +310,9 @@ def test_zipapp_check_wheel(
     lines = proc.stdout.splitlines()
     if family == "glibc":
         assert proc.returncode == 1, proc.stdout + proc.stderr
-        assert lines[0].startswith(f"{glibc.name}: can load on this host (glibc ")
-        assert f"{statx.name}: cannot load on this host (glibc" in proc.stdout
+        assert lines[0].startswith("Host: glibc "), lines
+        assert lines[1] == f"{glibc.name}: can load here", lines
+        assert lines[2].startswith(f"{statx.name}: cannot load here: "), lines
         assert "is linked against musl" in proc.stdout
         return
     host = _loader_version(bare_venv.run(pyz, "debug", "--verbose").stdout)
@@ -314,12 +320,12 @@ def test_zipapp_check_wheel(
     assert "is linked against glibc" in proc.stdout
     if host < (1, 2, 5):
         # The explanation comes from the symbol table inside the zip.
-        assert (
-            f"{statx.name}: cannot load on this host (musl {release} (x86_64))" in lines
-        )
+        assert lines[0] == f"Host: musl {release} (x86_64)", lines
+        assert lines[2].startswith(f"{statx.name}: cannot load here: "), lines
         assert "statx" in proc.stdout and "1.2.5" in proc.stdout
     else:
-        assert f"{statx.name}: can load on this host (musl {release} (x86_64))" in lines
+        assert lines[0] == f"Host: musl {release} (x86_64)", lines
+        assert lines[2] == f"{statx.name}: can load here", lines
 
 
 # ------------------------------------------------------- README "Get it" ---

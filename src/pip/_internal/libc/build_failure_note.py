@@ -76,7 +76,7 @@ def build_failure_note(factory: Factory, project: str, version: Version) -> str 
         f"{project} {version} was built from source because none of its wheels "
         f"can load on this host ({host.describe()}):"
     ]
-    lines.extend(f"  {name}: {why}" for name, why in refused.items())
+    lines.extend(f"- {name}: {why}" for name, why in refused.items())
     try:
         older = newest_loadable_release(factory, project, version)
     except Exception as exc:  # the note must never hide the build error

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Wheels up to this size are downloaded whole rather than read piecewise.
+#: Wheels up to this size are read whole over range requests (and then
+#: downloaded by pip as usual, so its output does not change).
 SMALL_WHEEL = 512 * 1024
 #: Bytes the range check may fetch before it downloads the whole wheel instead.
 RANGE_BUDGET_FRACTION = 0.05
@@ -153,11 +154,12 @@ def judge_over_range(
 
     remote = RangeFile(session, link.url_without_fragment, link.filename)
     try:
-        if remote.length <= SMALL_WHEEL and budget_fraction is not None:
-            return None, remote.bytes_fetched, remote.length
+        # A small wheel is read whole, silently, and left for pip to download
+        # as usual: pip's output stays upstream's (glibc parity), at the cost
+        # of at most SMALL_WHEEL bytes.
         budget = (
             remote.length
-            if budget_fraction is None
+            if budget_fraction is None or remote.length <= SMALL_WHEEL
             else max(RANGE_BUDGET_MIN, int(remote.length * budget_fraction))
         )
         try:

@@ -288,7 +288,6 @@ def wheel_abi_problems(
     judged.
     """
     problems = [malformed_problem(m) for m in abi.malformed]
-    problems.extend(extension_suffix_problems(abi.names, extension_suffixes))
     judged, machine = _machine_problems(abi.members, host)
     problems.extend(machine)
     arch = host.arch or "x86_64"
@@ -307,6 +306,13 @@ def wheel_abi_problems(
             missing_symbol_problem(judged[index], explained(symbols, host, arch), host)
             for index, symbols in sorted(missing.items())
         )
+    # A file that cannot load anyway needs no word about its name.
+    refused = {p.member for p in problems}
+    problems.extend(
+        p
+        for p in extension_suffix_problems(abi.names, extension_suffixes)
+        if p.member not in refused
+    )
     return tuple(problems)
 
 
