@@ -22,7 +22,6 @@ import pytest
 
 from tests.e2e.conftest import Imported, output_of
 from tests.lib.hosts import OLD_MUSL, HostSpec, MuslHost, resolve
-from tests.lib.index import cache_dir
 from tests.lib.venvs import Venv, clean_env, make_venv
 
 pytestmark = [pytest.mark.musl, pytest.mark.network]
@@ -84,7 +83,7 @@ def _smoke(venv: Venv, host: MuslHost, code: str, *paths: Path) -> Imported:
 
 
 def _pip(venv: Venv, *args: str | Path) -> str:
-    http_cache = cache_dir() / "pip-http-cache"
+    http_cache = venv.root.parent / "pip-cache"  # fresh: verdicts are cached too
     proc = venv.pip(
         "install", "-v", "--cache-dir", http_cache, *args, check=False, timeout=900
     )

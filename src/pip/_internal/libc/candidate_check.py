@@ -306,7 +306,9 @@ def _judge_remote(
         logger.debug("Range check of %s failed: %s", link.filename, exc)
         verdict, fetched, size = None, 0, 0
     if verdict is not None:
-        getLogger(__name__).verbose(
+        # On glibc, -v prints what stock pip prints; the detail is for -vv.
+        log = getLogger(__name__).verbose if host.family == "musl" else logger.debug
+        log(
             "Checked %s over HTTP range requests: %d of %d bytes",
             link.filename,
             fetched,
