@@ -114,7 +114,8 @@ def test_only_binary_installs_the_newest_loadable_release(
     assert checked, out[-4000:]
     for line in checked:
         fetched, total = (int(w) for w in line.split(": ")[-1].split()[::2][:2])
-        assert fetched <= total * 0.05, line
+        # Wheels up to 512 KiB (cffi's) are read whole by design.
+        assert total <= 512 * 1024 or fetched <= total * 0.05, line
     used = _smoke(old_musl_venv, old_musl_host, smoke, target)
     assert used.ok and used.stdout.strip() == "ok", str(used)
 
