@@ -403,7 +403,7 @@ def _lib_dir(tmp_path: Path, lib: bytes) -> Path:
     return d
 
 
-def _suffix_case(
+def _foreign_suffix_falls_back_to_the_sdist(
     tmp_path: Path,
     venv: Venv,
     *,
@@ -411,9 +411,9 @@ def _suffix_case(
     include: str,
     foreign_suffix: str,
     tools_wheels: list[Path],
-) -> tuple[Path, str]:
+) -> None:
     """A find-links dir with a wheel whose extension carries ``foreign_suffix``
-    (its ELF is fine for this host) and the project's sdist."""
+    (its ELF is fine for this host) and the project's sdist: the sdist is used."""
     tag = interpreter_tag(venv)
     links = tmp_path / "links"
     wheel = build_ext_wheel(
@@ -430,61 +430,30 @@ def _suffix_case(
     build_sdist(links, version="1.0", variant="sdist")
     for tool in tools_wheels:
         (links / tool.name).write_bytes(tool.read_bytes())
-    return links, wheel.name
+    target = tmp_path / "t"
+    proc = venv.pip(
+        "install", "--no-cache-dir", "--no-index", "--find-links", links,
+        "--target", target, "muslprobe", check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, output_of(proc)
+    assert f"Skipping {wheel.name}: it cannot load on this host" in proc.stdout
+    assert "cannot be imported by this interpreter" in proc.stdout, output_of(proc)
+    assert _variant(venv, target) == "sdist"
 
 
 def test_glibc_named_extension_from_find_links_falls_back_to_the_sdist(
     tmp_path: Path, musl_fork_venv: Venv, musl_include: str, tools_wheels: list[Path]
 ) -> None:
-    links, name = _suffix_case(
-        tmp_path,
-        musl_fork_venv,
-        compiler="musl-gcc",
-        include=musl_include,
-        foreign_suffix="x86_64-linux-gnu",
-        tools_wheels=tools_wheels,
-    )
-    target = tmp_path / "t"
-    proc = musl_fork_venv.pip(
-        "install",
-        "--no-cache-dir",
-        "--no-index",
-        "--find-links",
-        links,
-        "--target",
-        target,
-        "muslprobe",
-        check=False,
-    )
-    assert proc.returncode == 0, output_of(proc)
-    assert f"Skipping {name}: it cannot load on this host" in proc.stdout
-    assert "cannot be imported by this interpreter" in proc.stdout, output_of(proc)
-    assert _variant(musl_fork_venv, target) == "sdist"
+    _foreign_suffix_falls_back_to_the_sdist(
+        tmp_path, musl_fork_venv, compiler="musl-gcc", include=musl_include,
+        foreign_suffix="x86_64-linux-gnu", tools_wheels=tools_wheels,
+    )  # fmt: skip
 
 
 def test_musl_named_extension_on_glibc_falls_back_to_the_sdist(
     tmp_path: Path, fork_venv: Venv, host_include: str, tools_wheels: list[Path]
 ) -> None:
-    links, name = _suffix_case(
-        tmp_path,
-        fork_venv,
-        compiler="gcc",
-        include=host_include,
-        foreign_suffix="x86_64-linux-musl",
-        tools_wheels=tools_wheels,
-    )
-    target = tmp_path / "t"
-    proc = fork_venv.pip(
-        "install",
-        "--no-cache-dir",
-        "--no-index",
-        "--find-links",
-        links,
-        "--target",
-        target,
-        "muslprobe",
-        check=False,
-    )
-    assert proc.returncode == 0, output_of(proc)
-    assert f"Skipping {name}: it cannot load on this host" in proc.stdout
-    assert _variant(fork_venv, target) == "sdist"
+    _foreign_suffix_falls_back_to_the_sdist(
+        tmp_path, fork_venv, compiler="gcc", include=host_include,
+        foreign_suffix="x86_64-linux-musl", tools_wheels=tools_wheels,
+    )  # fmt: skip
