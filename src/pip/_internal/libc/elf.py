@@ -310,20 +310,36 @@ class _Image:
     data: memoryview
     layout: _Layout
     loads: tuple[ElfSegment, ...] = ()
+    #: The (start, end) ranges of ``data`` that hold the file's bytes, sorted
+    #: and disjoint; None when all of it does. A reader that streams a large
+    #: member keeps only the ranges the loader's tables are in.
+    present: tuple[tuple[int, int], ...] | None = None
 
     @property
     def size(self) -> int:
         return len(self.data)
 
 
+def _reach(image: _Image, offset: int) -> int:
+    """Where the bytes available from ``offset`` on end (-1 when a range
+    kept by a streaming reader does not hold ``offset``)."""
+    if image.present is None:
+        return image.size
+    for start, end in image.present:
+        if start <= offset < end:
+            return end
+    return -1
+
+
 def _require(image: _Image, offset: int, size: int, what: str) -> None:
     """Fail unless ``size`` bytes at ``offset`` are available."""
     end = offset + size
-    if end > image.size:
+    if end > _reach(image, offset):
         raise ElfTruncatedError(
             f"{what} at offset {offset:#x} (size {size:#x}) lies beyond the "
             f"available {image.size} bytes",
             needed=end,
+            offset=offset,
         )
 
 
@@ -439,11 +455,12 @@ def _read_segments(image: _Image, header: _Header) -> tuple[ElfSegment, ...]:
     if header.phentsize != fmt.size:
         raise ElfError(f"program header size {header.phentsize} is not {fmt.size}")
     size = fmt.size * header.phnum
-    if header.phoff + size > image.size:
+    if header.phoff + size > _reach(image, header.phoff):
         raise ElfTruncatedError(
             f"truncated program header table at offset {header.phoff:#x} "
             f"({header.phnum} entries lie beyond the available {image.size} bytes)",
             needed=header.phoff + size,
+            offset=header.phoff,
         )
     records = fmt.iter_unpack(image.data[header.phoff : header.phoff + size])
     if image.layout.elf_class == 64:
@@ -510,7 +527,7 @@ def _read_dynamic(image: _Image, seg: ElfSegment) -> _Dynamic:
     _require(image, seg.offset, min(declared, 1) * fmt.size, "PT_DYNAMIC")
     # Like the loaders, read up to DT_NULL; p_filesz and the caps only bound
     # how far that may go.
-    available = (image.size - seg.offset) // fmt.size
+    available = (_reach(image, seg.offset) - seg.offset) // fmt.size
     count = min(declared, MAX_DYNAMIC_ENTRIES, available)
     lists: dict[int, list[int]] = {tag: [] for tag in _LIST_TAGS}
     values: dict[int, int] = {}
@@ -531,6 +548,7 @@ def _read_dynamic(image: _Image, seg: ElfSegment) -> _Dynamic:
                 f"PT_DYNAMIC at offset {seg.offset:#x} has no DT_NULL within the "
                 f"available {image.size} bytes",
                 needed=seg.offset + min(declared, MAX_DYNAMIC_ENTRIES) * fmt.size,
+                offset=seg.offset,
             )
         if declared > MAX_DYNAMIC_ENTRIES:
             raise ElfError(f"more than {MAX_DYNAMIC_ENTRIES} dynamic entries")
@@ -584,7 +602,8 @@ def _read_string_table(image: _Image, dyn: _Dynamic) -> _StringTable | None:
         # No size given: the table may run to the end of its segment, as far
         # as the bytes at hand go.
         offset = _address_to_offset(image, address, 0, "string table")
-        return _StringTable(bytes(image.data[offset : offset + room]))
+        end = min(offset + room, _reach(image, offset))
+        return _StringTable(bytes(image.data[offset:end]))
     size = dyn.values[DT_STRSZ]
     if size > room:
         raise ElfError(
@@ -652,7 +671,7 @@ def _count_from_gnu_hash(image: _Image, address: int) -> int:
     room = _segment_room(image, chain_address, "DT_GNU_HASH chain")
     chain_offset = _address_to_offset(image, chain_address, 4, "DT_GNU_HASH chain")
     declared = min(room // 4, MAX_SYMBOLS - last)
-    entries = min(declared, (image.size - chain_offset) // 4)
+    entries = min(declared, (_reach(image, chain_offset) - chain_offset) // 4)
     low_byte = 0 if layout.byte_order == "little" else 3
     start, block = 0, 64
     while start < entries:
@@ -667,6 +686,7 @@ def _count_from_gnu_hash(image: _Image, address: int) -> int:
             f"DT_GNU_HASH chain at offset {chain_offset:#x} runs beyond the "
             f"available {image.size} bytes",
             needed=chain_offset + 4 * declared,
+            offset=chain_offset,
         )
     raise ElfError("DT_GNU_HASH chain has no end marker")
 
@@ -684,7 +704,7 @@ def _count_from_sections(
     fmt = image.layout.shdr
     if header.shnum == 0 or header.shentsize != fmt.size:
         return None
-    if header.shoff + header.shnum * fmt.size > image.size:
+    if header.shoff + header.shnum * fmt.size > _reach(image, header.shoff):
         return None
     for record in _unpack_array(
         image, fmt, header.shoff, min(header.shnum, MAX_SECTION_HEADERS), "sections"
@@ -853,8 +873,14 @@ def parse_elf(
     *,
     symbols: bool = True,
     dynamic: bool = True,
+    present: tuple[tuple[int, int], ...] | None = None,
 ) -> ElfFile:
     """Parse an ELF file, or a prefix of one, from memory.
+
+    ``present``, when given, lists the (start, end) ranges of ``data`` that
+    hold the file's bytes (sorted, disjoint; the rest is not read): a
+    streaming reader keeps only the tables the loader reads, and learns from
+    :attr:`ElfTruncatedError.offset` which range to add.
 
     ``symbols=False`` skips the symbol table and versions; ``dynamic=False``
     also skips the dynamic section (header, program headers and PT_INTERP
@@ -864,19 +890,27 @@ def parse_elf(
     """
     view = memoryview(data).cast("B")
     try:
-        return _parse(view, symbols=symbols and dynamic, dynamic=dynamic)
+        return _parse(
+            view, symbols=symbols and dynamic, dynamic=dynamic, present=present
+        )
     except struct.error as exc:  # pragma: no cover - validation comes first
         # A safety net only: every read above is bounds-checked beforehand.
         raise ElfError(f"malformed ELF data: {exc}") from None
 
 
-def _parse(data: memoryview, *, symbols: bool, dynamic: bool) -> ElfFile:
+def _parse(
+    data: memoryview,
+    *,
+    symbols: bool,
+    dynamic: bool,
+    present: tuple[tuple[int, int], ...] | None,
+) -> ElfFile:
     layout = _layout_of(data)
-    image = _Image(data, layout)
+    image = _Image(data, layout, (), present)
     header = _read_header(image)
     segments = _read_segments(image, header)
     loads = tuple(s for s in segments if s.type == PT_LOAD)
-    image = _Image(data, layout, loads)
+    image = _Image(data, layout, loads, present)
 
     interp_seg = next((s for s in segments if s.type == PT_INTERP), None)
     dynamic_seg = next((s for s in segments if s.type == PT_DYNAMIC), None)

@@ -51,13 +51,16 @@ class ElfTruncatedError(ElfError):
     """Something needed lies beyond the bytes given.
 
     The input may be a prefix of a larger file (for example the first bytes of
-    a compressed wheel member): ``needed`` tells how many bytes from the start
-    would have been enough for the part that failed.
+    a compressed wheel member), or hold only some ranges of one: ``needed``
+    tells how many bytes from the start would have been enough for the part
+    that failed, and ``offset`` where that part starts (so a reader that keeps
+    only some ranges knows which one to add).
     """
 
-    def __init__(self, message: str, needed: int) -> None:
+    def __init__(self, message: str, needed: int, offset: int = 0) -> None:
         super().__init__(message)
         self.needed = needed
+        self.offset = offset
 
 
 class ElfIdent:

@@ -18,11 +18,11 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from functools import partial
 from dataclasses import dataclass, field
 from typing import IO, Final, Literal
 
-from pip._internal.libc.elf import ElfError, ElfFile, ElfTruncatedError, parse_elf
-from pip._internal.libc.elf_ident import ELF_MAGIC
 from pip._internal.libc.elf_summary import (
     ElfMember,
     FoundBy,
@@ -38,12 +38,19 @@ from pip._internal.libc.member_names import (
     is_shared_object_name,
     worth_sniffing,
 )
+from pip._internal.libc.wheel_member import (
+    Broken,
+    Budget,
+    MemberOutcome,
+    NotElf,
+    Parsed,
+    ReadAhead,
+    Skipped,
+    read_ahead_workers,
+    read_member,
+)
 
 NoteKind = Literal["not-inspected", "not-elf", "not-loadable", "missing-library"]
-
-
-# Bytes read first from every candidate: enough for the magic, cheap to inflate.
-_PROBE_BYTES: Final = 64
 
 
 # -- results ---------------------------------------------------------------------------
@@ -78,99 +85,6 @@ class WheelAbi:
 
 
 # -- reading a wheel (the edge) --------------------------------------------------------
-
-
-@dataclass
-class _Budget:
-    """Decompressed bytes left for this wheel (mutable, local to one call)."""
-
-    left: int
-    symbols_left: int
-    spent: int = 0
-
-    def take(self, count: int) -> None:
-        self.left -= count
-        self.spent += count
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    elf: ElfFile
-
-
-@dataclass(frozen=True)
-class _NotElf:
-    pass
-
-
-@dataclass(frozen=True)
-class _Broken:
-    reason: str
-
-
-@dataclass(frozen=True)
-class _Skipped:
-    reason: str
-
-
-_MemberOutcome = _Parsed | _NotElf | _Broken | _Skipped
-
-
-def _read_up_to(stream: IO[bytes], count: int) -> bytes:
-    # ZipExtFile.read(n) returns fewer than n bytes only at the member's end.
-    return stream.read(count) if count > 0 else b""
-
-
-def _read_member(
-    stream: IO[bytes], file_size: int, limits: InspectionLimits, budget: _Budget
-) -> _MemberOutcome:
-    """Decompress as little of one member as the ELF reader needs.
-
-    Starts with :attr:`InspectionLimits.first_read` bytes; when the reader
-    says it needs bytes further on, reads up to that point (at least doubling,
-    so a file that keeps asking costs a logarithmic number of parses) but
-    never past the member cap or the wheel's budget.
-    """
-    probe = min(_PROBE_BYTES, budget.left)
-    head = _read_up_to(stream, probe)
-    budget.take(len(head))
-    if head[:4] != ELF_MAGIC:
-        return _NotElf()
-    data = bytearray(head)
-    target = min(limits.first_read, limits.member_cap, file_size)
-    at_end = len(head) < probe
-    while True:
-        more = target - len(data)
-        if more > 0 and not at_end:
-            if more > budget.left:
-                return _Skipped(
-                    f"reading {target} bytes of it would exceed the wheel's "
-                    f"budget of {limits.wheel_budget} decompressed bytes"
-                )
-            chunk = _read_up_to(stream, more)
-            budget.take(len(chunk))
-            data += chunk
-            at_end = len(chunk) < more
-        try:
-            elf = parse_elf(data, symbols=True)
-        except ElfTruncatedError as exc:
-            if at_end or exc.needed > file_size:
-                return _Broken(f"truncated: {exc}")
-            if exc.needed > limits.member_cap:
-                return _Skipped(
-                    f"its ELF tables reach byte {exc.needed}, beyond the "
-                    f"{limits.member_cap}-byte cap per file"
-                )
-            # The member's declared size bounds it too: zipfile stops there.
-            target = min(max(exc.needed, 2 * len(data)), limits.member_cap, file_size)
-            if target <= len(data):
-                # Cannot happen with a reader that keeps its word; never loop.
-                return _Broken(f"the ELF reader asks for no new bytes: {exc}")
-        except ElfError as exc:
-            return _Broken(str(exc))
-        else:
-            budget.symbols_left -= len(elf.symbols)
-            return _Parsed(elf)
 
 
 def _open_archive(path: str | os.PathLike[str]) -> zipfile.ZipFile:
@@ -245,22 +159,22 @@ class _Notes:
 
 
 def _classify(
-    name: str, found_by: FoundBy, outcome: _MemberOutcome
+    name: str, found_by: FoundBy, outcome: MemberOutcome
 ) -> ElfMember | MalformedMember | WheelNote | None:
     """What one member read means. Files found by their name are the ones the
     loader or pip would run, so their defects are problems; files found by
     their content (test data, firmware) only get notes."""
-    if isinstance(outcome, _NotElf):
+    if isinstance(outcome, NotElf):
         # Worth a word only where the name promised a shared object: scripts
         # and data files in *.libs/ are quite often not ELF files.
         if is_shared_object_name(name):
             return WheelNote(name, "not-elf", f"`{name}` is not an ELF file")
         return None
-    if isinstance(outcome, _Skipped):
+    if isinstance(outcome, Skipped):
         return WheelNote(
             name, "not-inspected", f"`{name}` not inspected: {outcome.reason}"
         )
-    if isinstance(outcome, _Broken):
+    if isinstance(outcome, Broken):
         if found_by == "name":
             return MalformedMember(name, outcome.reason)
         return WheelNote(
@@ -297,7 +211,12 @@ def inspect_wheel(
     the file is not a readable zip archive, and nothing else.
     """
     with open_archive(source) as archive:
-        scan = ArchiveScan(archive, wheel_name_of(source), limits)
+        scan = ArchiveScan(
+            archive,
+            wheel_name_of(source),
+            limits,
+            read_ahead=isinstance(source, (str, os.PathLike)),
+        )
         for _found in scan:
             pass
         return scan.result()
@@ -333,6 +252,8 @@ class ArchiveScan:
     (the resolver's check of a wheel read over HTTP does); :meth:`result` is
     what was read so far. ``order`` ranks the members named like loadable
     files; ``before_read`` is called with each member about to be read.
+    ``read_ahead`` lets threads inflate the members of a large local wheel
+    side by side (:class:`ReadAhead`); what is yielded does not change.
     """
 
     def __init__(
@@ -343,6 +264,7 @@ class ArchiveScan:
         *,
         order: MemberOrder | None = None,
         before_read: Callable[[zipfile.ZipInfo], None] | None = None,
+        read_ahead: bool = False,
     ) -> None:
         self._archive = archive
         self._wheel = wheel
@@ -357,7 +279,7 @@ class ArchiveScan:
             i for i in infos if not is_loadable_name(i.filename) and worth_sniffing(i)
         ]
         self.names: tuple[str, ...] = tuple(i.filename for i in by_name)
-        self._budget = _Budget(limits.wheel_budget, limits.max_symbols)
+        self._budget = Budget(limits.wheel_budget, limits.max_symbols)
         self._notes = _Notes(limits.max_notes)
         self._members: list[ElfMember] = []
         self._malformed: list[MalformedMember] = []
@@ -375,11 +297,46 @@ class ArchiveScan:
                 f"{limits.max_opened_members})",
             )
             del self._candidates[limits.max_opened_members :]
+        # Threads read members ahead only of a local file: a wheel read over
+        # HTTP is read one member at a time, stopping at the first refusal.
+        self._workers = 0
+        if read_ahead and before_read is None:
+            self._workers = read_ahead_workers(
+                sum(i.compress_size for i in by_name[: limits.max_opened_members])
+            )
 
     def __iter__(self) -> Iterator[ElfMember | MalformedMember]:
+        ahead = None
+        if self._workers:
+            infos = [info for info, _found_by in self._candidates]
+            ahead = ReadAhead(self._archive, infos, self._limits, self._workers)
+        try:
+            yield from self._scan(ahead)
+        finally:
+            if ahead is not None:
+                ahead.close()
+
+    def _read(
+        self, index: int, info: zipfile.ZipInfo, ahead: ReadAhead | None
+    ) -> MemberOutcome:
+        opener: Callable[[], AbstractContextManager[IO[bytes]]]
+        if ahead is not None:
+            outcome, used = ahead.result(index)
+            if used.needed <= self._budget.left:
+                self._budget.take(used.spent)
+                return outcome
+            # The wheel's budget ran low: decide on what is left of it.
+            opener = partial(ahead.open_member, info)
+        else:
+            if self._before_read is not None:
+                self._before_read(info)
+            opener = partial(self._archive.open, info)
+        return read_member(opener, info.file_size, self._limits, self._budget)
+
+    def _scan(self, ahead: ReadAhead | None) -> Iterator[ElfMember | MalformedMember]:
         limits, budget, notes = self._limits, self._budget, self._notes
         elf_seen = 0
-        for info, found_by in self._candidates:
+        for index, (info, found_by) in enumerate(self._candidates):
             name = printable(info.filename)
             if budget.left <= 0 or budget.symbols_left <= 0:
                 if found_by == "name":
@@ -400,16 +357,15 @@ class ArchiveScan:
                     )
                 continue
             try:
-                if self._before_read is not None:
-                    self._before_read(info)
-                with self._archive.open(info) as stream:
-                    outcome = _read_member(stream, info.file_size, limits, budget)
+                outcome = self._read(index, info, ahead)
             except _ARCHIVE_ERRORS as exc:
                 raise WheelAbiError(
                     f"{self._wheel} is a damaged zip archive ({name}): "
                     f"{printable(str(exc))}"
                 ) from None
-            if not isinstance(outcome, _NotElf):
+            if isinstance(outcome, Parsed):
+                budget.symbols_left -= len(outcome.elf.symbols)
+            if not isinstance(outcome, NotElf):
                 elf_seen += 1
             found = _classify(name, found_by, outcome)
             if isinstance(found, ElfMember):

@@ -1,0 +1,436 @@
+"""Reading one wheel member for the ELF reader, holding only what the loader reads.
+
+A member no larger than :attr:`InspectionLimits.first_read` is read whole. A
+larger one is streamed from its start once: its first bytes (ELF header,
+program headers, the tables of a classic layout), its dynamic section and its
+non-executable ``PT_LOAD`` segments (where linkers, and patchelf after them, put
+the symbol, string, hash and version tables) are kept in a window that costs
+memory only where it is written; the machine code in between is inflated and
+dropped. When a table lies elsewhere the ELF reader says where
+(:attr:`ElfTruncatedError.offset`): the member is read on to it, or read again
+from its start for one already passed (rare, and bounded).
+
+Memory stays near the size of those tables rather than of the member (numpy's
+bundled OpenBLAS: 4 of its 36 MB), and time is what inflating costs: the dynamic
+section is near the end of a shared object, so most of every member is inflated
+in any case.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Final
+
+from pip._internal.libc.elf import (
+    PT_DYNAMIC,
+    PT_INTERP,
+    PT_LOAD,
+    ElfError,
+    ElfFile,
+    ElfSegment,
+    ElfTruncatedError,
+    parse_elf,
+)
+from pip._internal.libc.elf_ident import ELF_MAGIC, PF_X
+from pip._internal.libc.inspection_limits import MiB, InspectionLimits
+
+# Bytes read first from every candidate: enough for the magic, cheap to inflate.
+_PROBE_BYTES: Final = 64
+# Inflated per read while streaming: large enough that zipfile's per-call cost
+# vanishes, small enough to stay out of the peak memory of the install.
+_CHUNK: Final = 1 * MiB
+# Bytes of non-executable segments kept per member before the reader asks for
+# them; beyond this only what it asks for is kept.
+_SPECULATIVE_CAP: Final = 16 * MiB
+# A table behind the stream is read again with this much after it, since the
+# tables sit together: one more pass, not one per table.
+_BEHIND_SLACK: Final = 1 * MiB
+# Parses of one member; each adds a range, so this is never reached by a
+# reader that keeps its word.
+_MAX_ROUNDS: Final = 32
+
+if TYPE_CHECKING:
+    import threading
+    from concurrent.futures import Future
+
+MemberOpener = Callable[[], AbstractContextManager[IO[bytes]]]
+
+
+@dataclass
+class Budget:
+    """Decompressed bytes and symbols left for one wheel (mutable, one call)."""
+
+    left: int
+    symbols_left: int
+    spent: int = 0
+    #: The least ``left`` this read could have started with and decided the
+    #: same: a member read ahead on its own budget is valid for the wheel's
+    #: when the wheel's has that much left.
+    needed: int = 0
+
+    def allows(self, count: int) -> bool:
+        self.needed = max(self.needed, self.spent + count)
+        return count <= self.left
+
+    def take(self, count: int) -> None:
+        self.left -= count
+        self.spent += count
+
+
+@dataclass(frozen=True)
+class Parsed:
+    elf: ElfFile
+
+
+@dataclass(frozen=True)
+class NotElf:
+    pass
+
+
+@dataclass(frozen=True)
+class Broken:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+
+
+MemberOutcome = Parsed | NotElf | Broken | Skipped
+
+
+def _over_budget(target: int, limits: InspectionLimits) -> Skipped:
+    return Skipped(
+        f"reading {target} bytes of it would exceed the wheel's "
+        f"budget of {limits.wheel_budget} decompressed bytes"
+    )
+
+
+def _miss_outcome(
+    exc: ElfTruncatedError, at_end: bool, file_size: int, limits: InspectionLimits
+) -> MemberOutcome | None:
+    """What a part beyond the bytes at hand means, or None: go and read it."""
+    if at_end or exc.needed > file_size:
+        return Broken(f"truncated: {exc}")
+    if exc.needed > limits.member_cap:
+        return Skipped(
+            f"its ELF tables reach byte {exc.needed}, beyond the "
+            f"{limits.member_cap}-byte cap per file"
+        )
+    return None
+
+
+def read_member(
+    open_member: MemberOpener,
+    file_size: int,
+    limits: InspectionLimits,
+    budget: Budget,
+) -> MemberOutcome:
+    """Decompress as little of one member as the ELF reader needs, holding less.
+
+    ``open_member`` opens the member's decompressed stream at its start (it
+    may be called again for a second pass); ``file_size`` is its declared
+    size. Never more than the member cap or ``budget`` is read; the symbols
+    parsed are the caller's to count.
+    """
+    with open_member() as stream:
+        probe = _PROBE_BYTES if budget.allows(_PROBE_BYTES) else max(budget.left, 0)
+        head = stream.read(probe) if probe > 0 else b""
+        budget.take(len(head))
+        if head[:4] != ELF_MAGIC:
+            return NotElf()
+        at_end = len(head) < probe
+        target = min(limits.first_read, limits.member_cap, file_size)
+        more = target - len(head)
+        if more > 0 and not at_end:
+            if not budget.allows(more):
+                return _over_budget(target, limits)
+            chunk = stream.read(more)
+            budget.take(len(chunk))
+            head += chunk
+            at_end = len(chunk) < more
+        try:
+            return Parsed(parse_elf(head))
+        except ElfTruncatedError as exc:
+            outcome = _miss_outcome(exc, at_end, file_size, limits)
+            if outcome is not None:
+                return outcome
+            first_miss = exc
+        except ElfError as exc:
+            return Broken(str(exc))
+        streamed = _StreamedMember(open_member, stream, head, file_size, limits, budget)
+        try:
+            return streamed.read(first_miss)
+        finally:
+            streamed.close()
+
+
+def _speculative_ranges(segments: tuple[ElfSegment, ...]) -> list[tuple[int, int]]:
+    """Where the tables usually are, in file order, up to
+    :data:`_SPECULATIVE_CAP` bytes: the first PT_LOAD (a classic layout puts
+    them at the start of its code segment) and the non-executable ones."""
+    loads = sorted((s for s in segments if s.type == PT_LOAD), key=lambda s: s.offset)
+    ranges: list[tuple[int, int]] = []
+    room = _SPECULATIVE_CAP
+    for index, seg in enumerate(loads):
+        start, end = seg.offset, seg.offset + seg.filesz
+        if end <= start or (index and seg.flags & PF_X):
+            continue
+        end = min(end, start + room)
+        ranges.append((start, end))
+        room -= end - start
+        if room <= 0:
+            break
+    return ranges
+
+
+def _subtract(
+    ranges: list[tuple[int, int]], present: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The parts of ``ranges`` not in ``present`` (sorted, disjoint), sorted."""
+    gaps: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        for s, e in present:
+            if e <= start or end <= s:
+                continue
+            if s > start:
+                gaps.append((start, s))
+            start = max(start, e)
+            if start >= end:
+                break
+        if start < end:
+            gaps.append((start, end))
+    return gaps
+
+
+class _StreamedMember:
+    """One large member streamed through a sparse window (see the module text)."""
+
+    def __init__(
+        self,
+        open_member: MemberOpener,
+        stream: IO[bytes],
+        head: bytes,
+        file_size: int,
+        limits: InspectionLimits,
+        budget: Budget,
+    ) -> None:
+        import mmap  # only for members larger than the first read
+
+        self._open = open_member
+        self._stream = stream
+        self._extra_stream: AbstractContextManager[IO[bytes]] | None = None
+        self._file_size = file_size
+        self._size = min(file_size, limits.member_cap)
+        self._limits = limits
+        self._budget = budget
+        # Anonymous memory: pages never written cost nothing.
+        self._window = mmap.mmap(-1, self._size)
+        self._window[: len(head)] = head
+        self._present: list[tuple[int, int]] = [(0, len(head))]
+        self._pos = len(head)
+        self._at_end = False
+        self._head = head
+
+    def close(self) -> None:
+        if self._extra_stream is not None:
+            self._extra_stream.__exit__(None, None, None)
+            self._extra_stream = None
+        try:
+            self._window.close()
+        except BufferError:  # pragma: no cover - a view outlived the parse
+            pass  # freed with its last reference
+
+    def read(self, miss: ElfTruncatedError) -> MemberOutcome:
+        wanted = [(miss.offset, miss.needed), *self._planned()]
+        for _ in range(_MAX_ROUNDS):
+            outcome = self._fetch(wanted)
+            if outcome is not None:
+                return outcome
+            view = memoryview(self._window)
+            try:
+                elf = parse_elf(view, present=tuple(self._present))
+            except ElfTruncatedError as exc:
+                outcome = _miss_outcome(
+                    exc, self._at_end, self._file_size, self._limits
+                )
+                if outcome is not None:
+                    return outcome
+                if exc.offset < self._pos:
+                    wanted = [(exc.offset, exc.needed + _BEHIND_SLACK)]
+                else:
+                    wanted = [(exc.offset, exc.needed)]
+                continue
+            except ElfError as exc:
+                return Broken(str(exc))
+            finally:
+                view.release()
+            return Parsed(elf)
+        return Broken("the ELF reader keeps asking for more bytes")
+
+    def _planned(self) -> list[tuple[int, int]]:
+        """Ranges worth keeping from the program headers alone."""
+        try:
+            header = parse_elf(self._head, dynamic=False)
+        except ElfError:
+            return []  # the header's own miss is the one asked for
+        planned = [
+            (s.offset, s.offset + s.filesz)
+            for s in header.segments
+            if s.type in (PT_DYNAMIC, PT_INTERP)
+        ]
+        if planned:
+            planned += _speculative_ranges(header.segments)
+        return planned
+
+    def _fetch(self, wanted: list[tuple[int, int]]) -> MemberOutcome | None:
+        """Read the member on (or again from its start) until ``wanted`` is
+        kept; an outcome when the budget forbids it."""
+        missing = _subtract(
+            [(max(0, s), min(e, self._size)) for s, e in wanted], self._present
+        )
+        if not missing or self._at_end:
+            return None
+        if min(start for start, _ in missing) < self._pos:
+            self._restart()
+        end = max(e for _, e in missing)
+        if not self._budget.allows(end - self._pos):
+            return _over_budget(end, self._limits)
+        while self._pos < end:
+            want = min(_CHUNK, end - self._pos)
+            chunk = self._stream.read(want)
+            self._budget.take(len(chunk))
+            self._keep(chunk, missing)
+            self._pos += len(chunk)
+            if len(chunk) < want:
+                self._at_end = True
+                break
+        return None
+
+    def _restart(self) -> None:
+        if self._extra_stream is not None:
+            self._extra_stream.__exit__(None, None, None)
+        self._extra_stream = self._open()
+        self._stream = self._extra_stream.__enter__()
+        self._pos = 0
+
+    def _keep(self, chunk: bytes, ranges: list[tuple[int, int]]) -> None:
+        lo, hi = self._pos, self._pos + len(chunk)
+        data = memoryview(chunk)
+        for start, end in ranges:
+            a, b = max(start, lo), min(end, hi)
+            if a < b:
+                self._window[a:b] = data[a - lo : b - lo]
+                self._add_present(a, b)
+
+    def _add_present(self, start: int, end: int) -> None:
+        merged: list[tuple[int, int]] = []
+        for s, e in sorted([*self._present, (start, end)]):
+            if merged and s <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+            else:
+                merged.append((s, e))
+        self._present = merged
+
+
+# -- reading ahead in threads ------------------------------------------------------
+
+# Compressed bytes of ELF-named members from which reading ahead pays for its
+# threads (about 60 ms of inflating on one core).
+READ_AHEAD_MIN_BYTES: Final = 4 * MiB
+_MAX_READ_AHEAD_WORKERS: Final = 4
+
+
+def read_ahead_workers(compressed_bytes: int) -> int:
+    """Threads worth reading members ahead with: zlib inflates without the
+    GIL, so a large wheel's members inflate side by side on the host's cores."""
+    if compressed_bytes < READ_AHEAD_MIN_BYTES:
+        return 0
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return min(cpus, _MAX_READ_AHEAD_WORKERS) if cpus > 1 else 0
+
+
+class ReadAhead:
+    """Members of one archive read in worker threads, each on a budget of its
+    own, ahead of the order they are asked for in.
+
+    The scan takes each result in order and keeps it only when the wheel's
+    budget had :attr:`Budget.needed` left (else it reads the member again on
+    its own budget), so what it yields is what reading one member after the
+    other would have yielded.
+    """
+
+    def __init__(
+        self,
+        archive: zipfile.ZipFile,
+        infos: list[zipfile.ZipInfo],
+        limits: InspectionLimits,
+        workers: int,
+    ) -> None:
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._archive = archive
+        self._infos = infos
+        self._limits = limits
+        # ZipFile counts its open members without a lock of its own.
+        self._open_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pip-wheel-check")
+        self._futures: dict[int, Future[tuple[MemberOutcome, Budget]]] = {}
+        self._submitted = 0
+        self._depth = 2 * workers
+
+    def open_member(self, info: zipfile.ZipInfo) -> AbstractContextManager[IO[bytes]]:
+        """``archive.open(info)``, safe beside the worker threads."""
+        return _LockedMember(self._archive, info, self._open_lock)
+
+    def result(self, index: int) -> tuple[MemberOutcome, Budget]:
+        """The outcome of ``infos[index]`` and the budget it used; raises what
+        reading it raised."""
+        while self._submitted < len(self._infos) and (
+            self._submitted <= index + self._depth
+        ):
+            info = self._infos[self._submitted]
+            self._futures[self._submitted] = self._pool.submit(self._read, info)
+            self._submitted += 1
+        return self._futures.pop(index).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._futures.clear()
+
+    def _read(self, info: zipfile.ZipInfo) -> tuple[MemberOutcome, Budget]:
+        limits = self._limits
+        budget = Budget(limits.wheel_budget, limits.max_symbols)
+        outcome = read_member(
+            lambda: self.open_member(info), info.file_size, limits, budget
+        )
+        return outcome, budget
+
+
+class _LockedMember(AbstractContextManager[IO[bytes]]):
+    def __init__(
+        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, lock: threading.Lock
+    ) -> None:
+        self._archive, self._info, self._lock = archive, info, lock
+        self._stream: IO[bytes] | None = None
+
+    def __enter__(self) -> IO[bytes]:
+        with self._lock:
+            self._stream = self._archive.open(self._info)
+        return self._stream
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._stream is not None:
+            with self._lock:
+                self._stream.close()
+            self._stream = None

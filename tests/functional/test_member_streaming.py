@@ -1,0 +1,196 @@
+"""The streaming member reader and the read-ahead threads, on real shared objects.
+
+Large members are compiled here (``gcc`` and ``musl-gcc``, machine code padded
+with ``.incbin``/``.fill`` so the dynamic section sits tens of MB in), in the
+layouts real wheels have: GNU ld's default (separate code), the classic one
+(``-z noseparate-code``: the tables inside the code segment) and what
+auditwheel's ``patchelf`` leaves (string table and dynamic section moved to new
+segments at the end). What the reader learns must equal parsing the whole file,
+it must not hold the member in memory, and reading ahead in threads must change
+nothing that is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pip._internal.libc import wheel_member
+from pip._internal.libc.elf import parse_elf
+from pip._internal.libc.elf_summary import elf_member_from
+from pip._internal.libc.wheel_abi import InspectionLimits, inspect_wheel
+from tests.lib.elfbuild import compile_so, require_tool, run_bounded, write_wheel
+
+MiB = 1 << 20
+
+# A module whose code segment is padded: ``filler`` is the assembler directive.
+PADDED_SOURCE = """\
+#include <stdlib.h>
+#include <string.h>
+__asm__(".text\\n.globl padding\\npadding:\\n{filler}\\n");
+char *duplicate(const char *s) {{ char *d = malloc(strlen(s) + 1);
+    return d ? strcpy(d, s) : d; }}
+int PyInit_padded(void) {{ return 0; }}
+"""
+
+
+def padded_so(
+    dest: Path, *, filler: str, compiler: str = "gcc", ldflags: tuple[str, ...] = ()
+) -> bytes:
+    return compile_so(
+        dest, PADDED_SOURCE.format(filler=filler), compiler=compiler, ldflags=ldflags
+    )
+
+
+def patchelf(path: Path, *args: str) -> bytes:
+    tool = require_tool("patchelf", "patchelf")
+    proc = subprocess.run([tool, *args, str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return path.read_bytes()
+
+
+def random_bin(dest: Path, size: int, seed: int) -> Path:
+    dest.write_bytes(random.Random(seed).randbytes(size))
+    return dest
+
+
+LAYOUTS = {
+    "separate-code": (),
+    "classic": ("-Wl,-z,noseparate-code",),
+}
+
+
+@pytest.mark.parametrize("compiler", ["gcc", "musl-gcc"])
+@pytest.mark.parametrize("layout", [*LAYOUTS, "patchelf"])
+def test_large_member_reads_like_the_whole_file(
+    tmp_path: Path, compiler: str, layout: str
+) -> None:
+    so = tmp_path / "big.so"
+    data = padded_so(
+        so,
+        filler=".fill 24000000, 1, 0x90",
+        compiler=compiler,
+        ldflags=LAYOUTS.get(layout, ()),
+    )
+    if layout == "patchelf":
+        # What auditwheel does to every bundled library and extension.
+        data = patchelf(so, "--set-rpath", "$ORIGIN/../big.libs")
+        data = patchelf(so, "--add-needed", "libextra-0123abcd.so.1")
+    whole = parse_elf(data)
+    dynamic = next(s for s in whole.segments if s.type == 2)
+    assert dynamic.offset > 20 * MiB, "the padding did not land before .dynamic"
+    wheel = write_wheel(tmp_path, {"padded/_big.so": data})
+    abi = inspect_wheel(wheel)
+    (found,) = abi.members
+    assert found == elf_member_from("padded/_big.so", whole)
+    assert "malloc" in found.undefined and "PyInit_padded" in found.defined
+    if layout == "patchelf":
+        assert "libextra-0123abcd.so.1" in found.needed
+        assert found.rpath + found.runpath == ("$ORIGIN/../big.libs",)
+    # One pass: what is inflated is the member up to its tables, no more.
+    assert abi.bytes_read <= len(data)
+
+
+def test_memory_holds_the_tables_not_the_member(tmp_path: Path) -> None:
+    # 48 MB of machine code: the previous reader held all of it (and a copy
+    # while growing); this one keeps the header, tables and dynamic section.
+    so = tmp_path / "huge.so"
+    data = padded_so(so, filler=".fill 48000000, 1, 0x90")
+    wheel = write_wheel(tmp_path, {"padded/_huge.so": data})
+    proc = run_bounded(
+        f"""
+        import json, resource
+        from pip._internal.libc.wheel_abi import inspect_wheel
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        abi = inspect_wheel({str(wheel)!r})
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({{"members": len(abi.members),
+                           "grew_kib": after - before, "read": abi.bytes_read}}))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.splitlines()[-1])
+    assert report["members"] == 1
+    assert report["read"] > 40 * MiB
+    # The window is anonymous memory written only where kept; 1 MiB chunks
+    # pass through. Far below the 48 MB the whole member would take.
+    assert report["grew_kib"] < 12 * 1024, report
+
+
+def _incompressible_wheel(tmp_path: Path, count: int) -> Path:
+    files = {}
+    for i in range(count):
+        blob = random_bin(tmp_path / f"r{i}.bin", 1 * MiB + 4096 * i, seed=i)
+        so = tmp_path / f"m{i}.so"
+        files[f"pkg/_m{i}.so"] = padded_so(so, filler=f'.incbin \\"{blob}\\"')
+    return write_wheel(tmp_path, files)
+
+
+def _spy_read_ahead(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    made: list[int] = []
+    original = wheel_member.ReadAhead.__init__
+
+    def counting_init(self: wheel_member.ReadAhead, *args: object, **kw: object) -> None:
+        made.append(1)
+        original(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(wheel_member.ReadAhead, "__init__", counting_init)
+    return made
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        InspectionLimits(),
+        # Runs out after about three members: read-ahead results past that
+        # point must be judged on what the wheel's budget has left.
+        InspectionLimits(wheel_budget=3 * MiB + 512 * 1024),
+        InspectionLimits(max_symbols=30),
+    ],
+    ids=["default", "byte-budget", "symbol-budget"],
+)
+def test_read_ahead_reports_what_one_at_a_time_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: InspectionLimits
+) -> None:
+    wheel = _incompressible_wheel(tmp_path, 6)
+    with zipfile.ZipFile(wheel) as archive:
+        compressed = sum(i.compress_size for i in archive.infolist())
+    assert compressed > wheel_member.READ_AHEAD_MIN_BYTES
+    made = _spy_read_ahead(monkeypatch)
+    ahead = inspect_wheel(wheel, limits=limits)  # a path: may read ahead
+    cpus = len(os.sched_getaffinity(0))
+    assert made == ([1] if cpus > 1 else []), f"{cpus} CPUs"
+    with open(wheel, "rb") as stream:  # a stream: one member at a time
+        one_by_one = inspect_wheel(stream, limits=limits)
+    assert len(made) <= 1
+    assert ahead == one_by_one
+    assert ahead.bytes_read == one_by_one.bytes_read
+    if limits.wheel_budget < 10 * MiB:
+        assert 1 <= len(ahead.members) < 6 and ahead.notes
+    if limits.max_symbols == 30:
+        assert len(ahead.members) < 6 and "symbol budget" in ahead.notes[0].message
+
+
+def test_stopping_early_leaves_no_threads(tmp_path: Path) -> None:
+    wheel = _incompressible_wheel(tmp_path, 6)
+    proc = run_bounded(
+        f"""
+        import threading
+        from pip._internal.libc.wheel_archive import ArchiveScan, open_archive
+        with open_archive({str(wheel)!r}) as archive:
+            scan = ArchiveScan(archive, "w.whl", read_ahead=True)
+            first = next(iter(scan))
+            del scan
+        import gc; gc.collect()
+        names = [t.name for t in threading.enumerate()]
+        print(first.name, [n for n in names if n.startswith("pip-wheel-check")])
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["pkg/_m0.so", "[]"]
