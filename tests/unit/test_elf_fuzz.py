@@ -206,3 +206,47 @@ def test_seeds_parse_unmutated(seeds: list[Seed]) -> None:
         result = parse_elf(seed.data)
         assert result.has_dynamic, seed.name
         assert result.symbols, seed.name
+
+
+def _outcome(data: bytes, present: tuple[tuple[int, int], ...]) -> object:
+    try:
+        return parse_elf(data, present=present)
+    except ElfTruncatedError as exc:
+        return ("truncated", exc.offset, exc.needed)
+    except ElfError as exc:
+        return ("error", str(exc))
+
+
+@st.composite
+def sparse_ranges(draw: st.DrawFn, size: int) -> tuple[tuple[int, int], ...]:
+    cuts = sorted(set(draw(st.lists(st.integers(0, size), max_size=8)) + [0, size]))
+    pairs = [(a, b) for a, b in zip(cuts, cuts[1:]) if a < b]
+    kept = [p for p in pairs if draw(st.booleans())]
+    return tuple(kept)
+
+
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_sparse_images_never_read_what_is_absent(
+    seeds: list[Seed], data: st.DataObject
+) -> None:
+    # The streaming reader keeps only some ranges of a member: whatever the
+    # parser answers must not depend on the bytes outside them, and a range it
+    # asks for must lie inside the file and not be one it was given.
+    image = data.draw(mutated(seeds))
+    present = data.draw(sparse_ranges(len(image)))
+    absent_zero = bytearray(len(image))
+    absent_ones = bytearray(b"\xff" * len(image))
+    for start, end in present:
+        absent_zero[start:end] = image[start:end]
+        absent_ones[start:end] = image[start:end]
+    first = _outcome(bytes(absent_zero), present)
+    assert first == _outcome(bytes(absent_ones), present)
+    if isinstance(first, tuple) and first[0] == "truncated":
+        _kind, offset, needed = first
+        assert needed > offset or needed > len(image)
+        assert not any(s <= offset and needed <= e for s, e in present)
+    whole = _outcome(image, ((0, len(image)),))
+    if not isinstance(first, tuple):
+        # Given every byte it read, it reads them as the whole file does.
+        assert first == whole

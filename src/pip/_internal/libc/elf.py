@@ -20,7 +20,7 @@ import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Final, NamedTuple
 
 # The identity part (constants, errors, the bounded file read) is shared with
 # the start-up path's lean reader.
@@ -148,9 +148,9 @@ _WIDE_HASH_MACHINES: Final = frozenset({EM_S390, EM_ALPHA})
 # -- results ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ElfSymbol:
-    """One entry of the dynamic symbol table."""
+class ElfSymbol(NamedTuple):
+    """One entry of the dynamic symbol table (a tuple: a library has
+    thousands, and making one costs half of what a frozen dataclass does)."""
 
     name: str
     #: True when the symbol has a section index, i.e. this file provides it.
@@ -903,9 +903,14 @@ def _parse(
     *,
     symbols: bool,
     dynamic: bool,
-    present: tuple[tuple[int, int], ...] | None,
+    present: tuple[tuple[int, int], ...] | None = None,
 ) -> ElfFile:
-    layout = _layout_of(data)
+    if present is None:
+        layout = _layout_of(data)
+    else:
+        # The identification must be among the bytes kept, like any other.
+        kept = next((end for start, end in present if start == 0), 0)
+        layout = _layout_of(data[:kept])
     image = _Image(data, layout, (), present)
     header = _read_header(image)
     segments = _read_segments(image, header)

@@ -23,7 +23,7 @@ from pip._internal.libc.host import HostLibc
 from pip._internal.libc.linkage import Linkage
 from pip._internal.libc.musl_symbols import (
     first_musl_release,
-    is_known_libc_symbol,
+    known_libc_symbols,
     is_lfs64_alias,
     last_musl_release,
     lfs64_base_name,
@@ -103,13 +103,16 @@ def unavailable_libc_symbols(
     if exports is None and release is None:
         return ()
     unavailable: list[str] = []
-    for symbol in sorted(member.undefined):
-        # Only libc's own symbols are judged: the rest come from the
-        # interpreter (Py*), the C++ runtime or other libraries.
-        if not is_known_libc_symbol(symbol, arch):
-            continue
+    # What the host exports is settled at once: thousands of symbols per
+    # library, nearly all of them there.
+    # Only libc's own symbols are judged: the rest come from the interpreter
+    # (Py*), the C++ runtime or other libraries.
+    candidates = known_libc_symbols(arch) & member.undefined
+    if exports is not None:
+        candidates -= exports
+    for symbol in sorted(candidates):
         if exports is not None:
-            if symbol in exports or _lfs64_remapped(symbol, arch, release, exports):
+            if _lfs64_remapped(symbol, arch, release, exports):
                 continue
         elif release is not None:
             # Without the host's image the table is the best authority left.

@@ -20,7 +20,7 @@ is a hot path).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, KeysView, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final
@@ -132,6 +132,12 @@ def last_musl_release(symbol: str, arch: str) -> MuslRelease | None:
     it is still exported); None if no release does."""
     row = _rows(arch).get(symbol)
     return None if row is None else row[1]
+
+
+def known_libc_symbols(arch: str) -> KeysView[str]:
+    """Every symbol some musl release exports from libc on ``arch`` (a set
+    view: intersecting with it is one C-level operation)."""
+    return _rows(arch).keys()
 
 
 def is_known_libc_symbol(symbol: str, arch: str) -> bool:
