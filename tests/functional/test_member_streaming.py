@@ -50,7 +50,9 @@ def padded_so(
 
 def patchelf(path: Path, *args: str) -> bytes:
     tool = require_tool("patchelf", "patchelf")
-    proc = subprocess.run([tool, *args, str(path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [tool, *args, str(path)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     return path.read_bytes()
 
@@ -136,7 +138,9 @@ def _spy_read_ahead(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     made: list[int] = []
     original = wheel_member.ReadAhead.__init__
 
-    def counting_init(self: wheel_member.ReadAhead, *args: object, **kw: object) -> None:
+    def counting_init(
+        self: wheel_member.ReadAhead, *args: object, **kw: object
+    ) -> None:
         made.append(1)
         original(self, *args, **kw)  # type: ignore[arg-type]
 

@@ -131,8 +131,11 @@ def write_wheel(
     name: str = "abiprobe",
     version: str = "1.0",
     tag: str = "cp311-cp311-linux_x86_64",
+    modes: Mapping[str, int] | None = None,
+    stored: frozenset[str] = frozenset(),
 ) -> Path:
-    """A minimal but valid wheel holding ``files`` plus its dist-info."""
+    """A minimal but valid wheel holding ``files`` plus its dist-info.
+    ``modes``: Unix modes of some members; ``stored``: members not deflated."""
     dist_info = f"{name}-{version}.dist-info"
     members = dict(files)
     members[f"{dist_info}/METADATA"] = (
@@ -149,7 +152,12 @@ def write_wheel(
     path = dest_dir / f"{name}-{version}-{tag}.whl"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for member, data in members.items():
-            archive.writestr(member, data)
+            info = zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100000 | (modes or {}).get(member, 0o644)) << 16
+            info.compress_type = (
+                zipfile.ZIP_STORED if member in stored else zipfile.ZIP_DEFLATED
+            )
+            archive.writestr(info, data)
     return path
 
 

@@ -14,6 +14,7 @@ is what shows that validation, not that net, does the work.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -219,8 +220,8 @@ def _outcome(data: bytes, present: tuple[tuple[int, int], ...]) -> object:
 
 @st.composite
 def sparse_ranges(draw: st.DrawFn, size: int) -> tuple[tuple[int, int], ...]:
-    cuts = sorted(set(draw(st.lists(st.integers(0, size), max_size=8)) + [0, size]))
-    pairs = [(a, b) for a, b in zip(cuts, cuts[1:]) if a < b]
+    cuts = sorted({*draw(st.lists(st.integers(0, size), max_size=8)), 0, size})
+    pairs = [(a, b) for a, b in itertools.pairwise(cuts) if a < b]
     kept = [p for p in pairs if draw(st.booleans())]
     return tuple(kept)
 

@@ -96,7 +96,17 @@ def remembered_verdict(
 # -- judging one file ------------------------------------------------------------------
 
 
-def judge_local_file(path: str, host: HostLibc, suffixes: tuple[str, ...]) -> Verdict:
+def judge_local_file(
+    path: str,
+    host: HostLibc,
+    suffixes: tuple[str, ...],
+    *,
+    keep_inflated: bool = False,
+) -> Verdict:
+    """The verdict for the wheel file at ``path``. ``keep_inflated``: the
+    wheel is about to be installed, so the ELF members inflated for the check
+    are kept for the install (see :mod:`inflated_members`)."""
+    from pip._internal.libc.inflated_members import MemberSpool
     from pip._internal.libc.wheel_abi import (
         WheelAbiError,
         host_libc_exports,
@@ -104,9 +114,12 @@ def judge_local_file(path: str, host: HostLibc, suffixes: tuple[str, ...]) -> Ve
         wheel_abi_problems,
     )
 
+    spool = MemberSpool.for_wheel(path) if keep_inflated else None
     try:
-        abi = inspect_wheel(path)
+        abi = inspect_wheel(path, spool=spool)
     except WheelAbiError as exc:
+        if spool is not None:
+            spool.discard()
         return Verdict(error=str(exc))
     problems = wheel_abi_problems(
         abi, host, host_libc_exports(host), extension_suffixes=suffixes
@@ -114,7 +127,17 @@ def judge_local_file(path: str, host: HostLibc, suffixes: tuple[str, ...]) -> Ve
     logger.debug(
         "Wheel ABI check: read %d ELF members of %s", len(abi.members), abi.wheel
     )
-    return Verdict(problems, None, system_needs_of(abi), len(abi.members) or 1)
+    verdict = Verdict(problems, None, system_needs_of(abi), len(abi.members) or 1)
+    if spool is not None:
+        if verdict.loads:
+            logger.debug(
+                "Wheel ABI check: kept %d inflated members of %s for the install",
+                spool.count,
+                abi.wheel,
+            )
+        else:
+            spool.discard()
+    return verdict
 
 
 def _range_order(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
@@ -261,7 +284,9 @@ def judge_link(
     if verdict is not None:
         logger.debug("Wheel ABI verdict for %s taken from the cache", link.filename)
     elif path is not None:
-        verdict = judge_local_file(path, host, suffixes)
+        verdict = judge_local_file(
+            path, host, suffixes, keep_inflated=_keeps_inflated(preparer)
+        )
     else:
         verdict = _judge_remote(preparer, link, host, suffixes, may_download)
         if verdict is None:
@@ -323,4 +348,12 @@ def _judge_remote(
     path, _content_type = preparer._download(link, location)
     # The preparer takes this file instead of downloading it again.
     preparer._downloaded[link.url] = path
-    return judge_local_file(path, host, suffixes)
+    return judge_local_file(
+        path, host, suffixes, keep_inflated=_keeps_inflated(preparer)
+    )
+
+
+def _keeps_inflated(preparer: RequirementPreparer) -> bool:
+    # Set by the record_wheel_abi_option patch: only `pip install` (not a dry
+    # run) writes the members out right after.
+    return bool(getattr(preparer, "keep_inflated_members", False))

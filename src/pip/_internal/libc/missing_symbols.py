@@ -23,8 +23,8 @@ from pip._internal.libc.host import HostLibc
 from pip._internal.libc.linkage import Linkage
 from pip._internal.libc.musl_symbols import (
     first_musl_release,
-    known_libc_symbols,
     is_lfs64_alias,
+    known_libc_symbols,
     last_musl_release,
     lfs64_base_name,
     musl_remaps_lfs64,

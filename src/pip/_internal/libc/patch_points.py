@@ -195,6 +195,15 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         ),
     ),
     PatchPoint(
+        module="pip._internal.operations.install.wheel",
+        anchor="ZipBackedFile.save",
+        wrapper="pip._internal.libc.inflated_members:reuse_inflated_members",
+        reason=(
+            "Writes an ELF member that the check already inflated in full from "
+            "that copy, so a wheel of large binaries is not inflated twice."
+        ),
+    ),
+    PatchPoint(
         module="pip._internal.cli.req_command",
         anchor="RequirementCommand.make_requirement_preparer",
         wrapper="pip._internal.libc.patches:record_wheel_abi_option",

@@ -355,8 +355,14 @@ def record_wheel_abi_option(make_preparer: Any) -> Any:
         preparer: RequirementPreparer = func(
             cls, temp_build_dir, options, *args, **kwargs
         )
-        preparer.skip_wheel_abi_check = bool(  # type: ignore[attr-defined]
-            getattr(options, "skip_wheel_abi_check", False)
+        skip = bool(getattr(options, "skip_wheel_abi_check", False))
+        preparer.skip_wheel_abi_check = skip  # type: ignore[attr-defined]
+        # Only an install writes the checked members out right after.
+        preparer.keep_inflated_members = (  # type: ignore[attr-defined]
+            not skip
+            and cls.__module__ == "pip._internal.commands.install"
+            and preparer.download_dir is None
+            and not getattr(options, "dry_run", False)
         )
         return preparer
 

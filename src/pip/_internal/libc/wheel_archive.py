@@ -19,9 +19,9 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from functools import partial
 from dataclasses import dataclass, field
-from typing import IO, Final, Literal
+from functools import partial
+from typing import IO, TYPE_CHECKING, Final, Literal
 
 from pip._internal.libc.elf_summary import (
     ElfMember,
@@ -49,6 +49,9 @@ from pip._internal.libc.wheel_member import (
     read_ahead_workers,
     read_member,
 )
+
+if TYPE_CHECKING:
+    from pip._internal.libc.inflated_members import MemberSpool
 
 NoteKind = Literal["not-inspected", "not-elf", "not-loadable", "missing-library"]
 
@@ -201,6 +204,7 @@ def inspect_wheel(
     source: str | os.PathLike[str] | IO[bytes],
     *,
     limits: InspectionLimits = DEFAULT_LIMITS,
+    spool: MemberSpool | None = None,
 ) -> WheelAbi:
     """Read the ELF files of the wheel at ``source`` (bounded by ``limits``).
 
@@ -216,6 +220,7 @@ def inspect_wheel(
             wheel_name_of(source),
             limits,
             read_ahead=isinstance(source, (str, os.PathLike)),
+            spool=spool,
         )
         for _found in scan:
             pass
@@ -253,7 +258,8 @@ class ArchiveScan:
     what was read so far. ``order`` ranks the members named like loadable
     files; ``before_read`` is called with each member about to be read.
     ``read_ahead`` lets threads inflate the members of a large local wheel
-    side by side (:class:`ReadAhead`); what is yielded does not change.
+    side by side (:class:`ReadAhead`); ``spool`` keeps the ELF members read
+    in full for the install. Neither changes what is yielded.
     """
 
     def __init__(
@@ -265,11 +271,13 @@ class ArchiveScan:
         order: MemberOrder | None = None,
         before_read: Callable[[zipfile.ZipInfo], None] | None = None,
         read_ahead: bool = False,
+        spool: MemberSpool | None = None,
     ) -> None:
         self._archive = archive
         self._wheel = wheel
         self._limits = limits
         self._before_read = before_read
+        self._spool = spool
         # An empty member name is nothing to load (ZipInfo.is_dir fails on it).
         infos = [i for i in archive.infolist() if i.filename]
         by_name = [i for i in infos if not i.is_dir() and is_loadable_name(i.filename)]
@@ -309,7 +317,9 @@ class ArchiveScan:
         ahead = None
         if self._workers:
             infos = [info for info, _found_by in self._candidates]
-            ahead = ReadAhead(self._archive, infos, self._limits, self._workers)
+            ahead = ReadAhead(
+                self._archive, infos, self._limits, self._workers, self._spool
+            )
         try:
             yield from self._scan(ahead)
         finally:
@@ -331,7 +341,8 @@ class ArchiveScan:
             if self._before_read is not None:
                 self._before_read(info)
             opener = partial(self._archive.open, info)
-        return read_member(opener, info.file_size, self._limits, self._budget)
+        sink = None if self._spool is None else self._spool.sink(info)
+        return read_member(opener, info.file_size, self._limits, self._budget, sink)
 
     def _scan(self, ahead: ReadAhead | None) -> Iterator[ElfMember | MalformedMember]:
         limits, budget, notes = self._limits, self._budget, self._notes

@@ -18,6 +18,7 @@ in any case.
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -26,16 +27,14 @@ from typing import IO, TYPE_CHECKING, Final
 
 from pip._internal.libc.elf import (
     PT_DYNAMIC,
-    PT_INTERP,
-    PT_LOAD,
     ElfError,
     ElfFile,
     ElfSegment,
     ElfTruncatedError,
     parse_elf,
 )
-from pip._internal.libc.elf_ident import ELF_MAGIC, PF_X
-from pip._internal.libc.inspection_limits import MiB, InspectionLimits
+from pip._internal.libc.elf_ident import ELF_MAGIC, PF_X, PT_INTERP, PT_LOAD
+from pip._internal.libc.inspection_limits import InspectionLimits, MiB
 
 # Bytes read first from every candidate: enough for the magic, cheap to inflate.
 _PROBE_BYTES: Final = 64
@@ -55,6 +54,8 @@ _MAX_ROUNDS: Final = 32
 if TYPE_CHECKING:
     import threading
     from concurrent.futures import Future
+
+    from pip._internal.libc.inflated_members import MemberSink, MemberSpool
 
 MemberOpener = Callable[[], AbstractContextManager[IO[bytes]]]
 
@@ -129,44 +130,83 @@ def read_member(
     file_size: int,
     limits: InspectionLimits,
     budget: Budget,
+    sink: MemberSink | None = None,
 ) -> MemberOutcome:
     """Decompress as little of one member as the ELF reader needs, holding less.
 
     ``open_member`` opens the member's decompressed stream at its start (it
     may be called again for a second pass); ``file_size`` is its declared
     size. Never more than the member cap or ``budget`` is read; the symbols
-    parsed are the caller's to count.
+    parsed are the caller's to count. With a ``sink``, an ELF member is read
+    to its end and all of it written there (for the install to reuse; not
+    counted in ``budget``, so what is reported does not change).
     """
-    with open_member() as stream:
-        probe = _PROBE_BYTES if budget.allows(_PROBE_BYTES) else max(budget.left, 0)
-        head = stream.read(probe) if probe > 0 else b""
-        budget.take(len(head))
-        if head[:4] != ELF_MAGIC:
-            return NotElf()
-        at_end = len(head) < probe
-        target = min(limits.first_read, limits.member_cap, file_size)
-        more = target - len(head)
-        if more > 0 and not at_end:
-            if not budget.allows(more):
-                return _over_budget(target, limits)
-            chunk = stream.read(more)
-            budget.take(len(chunk))
-            head += chunk
-            at_end = len(chunk) < more
-        try:
-            return Parsed(parse_elf(head))
-        except ElfTruncatedError as exc:
-            outcome = _miss_outcome(exc, at_end, file_size, limits)
-            if outcome is not None:
-                return outcome
-            first_miss = exc
-        except ElfError as exc:
-            return Broken(str(exc))
-        streamed = _StreamedMember(open_member, stream, head, file_size, limits, budget)
-        try:
-            return streamed.read(first_miss)
-        finally:
-            streamed.close()
+    try:
+        with open_member() as stream:
+            return _read_member(
+                open_member, stream, file_size, limits=limits, budget=budget, sink=sink
+            )
+    finally:
+        if sink is not None:
+            sink.abandon()  # unless complete
+
+
+def _read_member(
+    open_member: MemberOpener,
+    stream: IO[bytes],
+    file_size: int,
+    *,
+    limits: InspectionLimits,
+    budget: Budget,
+    sink: MemberSink | None,
+) -> MemberOutcome:
+    probe = _PROBE_BYTES if budget.allows(_PROBE_BYTES) else max(budget.left, 0)
+    head = stream.read(probe) if probe > 0 else b""
+    budget.take(len(head))
+    if head[:4] != ELF_MAGIC:
+        return NotElf()
+    at_end = len(head) < probe
+    target = min(limits.first_read, limits.member_cap, file_size)
+    more = target - len(head)
+    if more > 0 and not at_end:
+        if not budget.allows(more):
+            return _over_budget(target, limits)
+        chunk = stream.read(more)
+        budget.take(len(chunk))
+        head += chunk
+        at_end = len(chunk) < more
+    if sink is not None:
+        sink.write(head)
+    try:
+        parsed = Parsed(parse_elf(head))
+    except ElfTruncatedError as exc:
+        outcome = _miss_outcome(exc, at_end, file_size, limits)
+        if outcome is not None:
+            return outcome
+        first_miss = exc
+    except ElfError as exc:
+        return Broken(str(exc))
+    else:
+        if sink is not None:
+            _drain(stream, sink)
+        return parsed
+    streamed = _StreamedMember(
+        open_member, stream, head, file_size, limits=limits, budget=budget, sink=sink
+    )
+    try:
+        outcome = streamed.read(first_miss)
+        if sink is not None and isinstance(outcome, Parsed):
+            # Read on to the end from wherever this pass stopped.
+            streamed.drain_into(sink)
+        return outcome
+    finally:
+        streamed.close()
+
+
+def _drain(stream: IO[bytes], sink: MemberSink) -> None:
+    while chunk := stream.read(_CHUNK):
+        sink.write(chunk)
+    sink.complete()
 
 
 def _speculative_ranges(segments: tuple[ElfSegment, ...]) -> list[tuple[int, int]]:
@@ -193,7 +233,8 @@ def _subtract(
 ) -> list[tuple[int, int]]:
     """The parts of ``ranges`` not in ``present`` (sorted, disjoint), sorted."""
     gaps: list[tuple[int, int]] = []
-    for start, end in sorted(ranges):
+    for first, end in sorted(ranges):
+        start = first
         for s, e in present:
             if e <= start or end <= s:
                 continue
@@ -216,8 +257,10 @@ class _StreamedMember:
         stream: IO[bytes],
         head: bytes,
         file_size: int,
+        *,
         limits: InspectionLimits,
         budget: Budget,
+        sink: MemberSink | None = None,
     ) -> None:
         import mmap  # only for members larger than the first read
 
@@ -235,15 +278,16 @@ class _StreamedMember:
         self._pos = len(head)
         self._at_end = False
         self._head = head
+        # Gets every byte in order while the first pass lasts.
+        self._sink = sink
 
     def close(self) -> None:
         if self._extra_stream is not None:
             self._extra_stream.__exit__(None, None, None)
             self._extra_stream = None
-        try:
+        # A view that outlived the parse keeps it until its last reference.
+        with contextlib.suppress(BufferError):
             self._window.close()
-        except BufferError:  # pragma: no cover - a view outlived the parse
-            pass  # freed with its last reference
 
     def read(self, miss: ElfTruncatedError) -> MemberOutcome:
         wanted = [(miss.offset, miss.needed), *self._planned()]
@@ -304,6 +348,8 @@ class _StreamedMember:
             want = min(_CHUNK, end - self._pos)
             chunk = self._stream.read(want)
             self._budget.take(len(chunk))
+            if self._sink is not None:
+                self._sink.write(chunk)
             self._keep(chunk, missing)
             self._pos += len(chunk)
             if len(chunk) < want:
@@ -311,7 +357,17 @@ class _StreamedMember:
                 break
         return None
 
+    def drain_into(self, sink: MemberSink) -> None:
+        """Write the rest of the member to ``sink`` (the stream is left at its
+        end, where zipfile checks the CRC), unless a second pass broke the
+        order of the bytes written."""
+        if self._sink is sink:
+            _drain(self._stream, sink)
+
     def _restart(self) -> None:
+        if self._sink is not None:
+            self._sink.abandon()
+            self._sink = None
         if self._extra_stream is not None:
             self._extra_stream.__exit__(None, None, None)
         self._extra_stream = self._open()
@@ -375,6 +431,7 @@ class ReadAhead:
         infos: list[zipfile.ZipInfo],
         limits: InspectionLimits,
         workers: int,
+        spool: MemberSpool | None = None,
     ) -> None:
         import threading
         from concurrent.futures import ThreadPoolExecutor
@@ -382,6 +439,7 @@ class ReadAhead:
         self._archive = archive
         self._infos = infos
         self._limits = limits
+        self._spool = spool
         # ZipFile counts its open members without a lock of its own.
         self._open_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pip-wheel-check")
@@ -411,8 +469,9 @@ class ReadAhead:
     def _read(self, info: zipfile.ZipInfo) -> tuple[MemberOutcome, Budget]:
         limits = self._limits
         budget = Budget(limits.wheel_budget, limits.max_symbols)
+        sink = None if self._spool is None else self._spool.sink(info)
         outcome = read_member(
-            lambda: self.open_member(info), info.file_size, limits, budget
+            lambda: self.open_member(info), info.file_size, limits, budget, sink
         )
         return outcome, budget
 

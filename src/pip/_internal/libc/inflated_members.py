@@ -1,0 +1,230 @@
+"""The members the check inflated, kept for the install: no byte inflated twice.
+
+Deciding whether a wheel loads means inflating nearly all of each ELF member
+(linkers put the dynamic section near the end). ``pip install`` then inflates
+the same members again to write them out, so on a wheel of large binaries the
+check used to cost as much as that part of the install. Instead, while it reads
+a local wheel for an install, the check writes each ELF member it inflates in
+full to pip's temporary directory, and the install copies those files instead
+of inflating the members (patch point ``ZipBackedFile.save``: upstream writes
+the file as always, from a plain file rather than the archive).
+
+A copy is used only for the very file it was made from (same path, device,
+inode, size and modification time) and only when read to its end, where
+:mod:`zipfile` has checked its CRC. Copies live in a directory pip removes on
+exit; those of a refused wheel are removed at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any, Final
+
+from pip._internal.utils._log import getLogger
+
+logger = getLogger(__name__)
+
+# Inflated bytes kept per wheel at most (the inspection budget's size): past
+# it the install inflates as usual.
+_WHEEL_ALLOWANCE: Final = 256 * 1024 * 1024
+
+FileIdentity = tuple[int, int, int, int]
+
+
+def file_identity(path: str) -> FileIdentity | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@dataclass
+class _Kept:
+    wheel: str
+    identity: FileIdentity
+    path: str
+
+
+@dataclass
+class _Registry:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    directory: str | None = None
+    #: Member name -> its kept copies (of any wheel).
+    by_member: dict[str, list[_Kept]] = field(default_factory=dict)
+    serial: int = 0
+
+
+_REGISTRY = _Registry()
+
+
+def _spool_directory() -> str | None:
+    """pip's globally managed temporary directory for copies, made on first
+    use; None outside a pip command (nothing would remove it)."""
+    from pip._internal.utils import temp_dir
+
+    if _REGISTRY.directory is None:
+        if temp_dir._tempdir_manager is None:
+            return None
+        tmp = temp_dir.TempDirectory(kind="wheel-abi-inflated", globally_managed=True)
+        _REGISTRY.directory = tmp.path
+    return _REGISTRY.directory
+
+
+class MemberSpool:
+    """The copies being made of one wheel's members (thread-safe)."""
+
+    def __init__(self, wheel_path: str, identity: FileIdentity, directory: str) -> None:
+        self._wheel = wheel_path
+        self._identity = identity
+        self._directory = directory
+        self._left = _WHEEL_ALLOWANCE
+        self._kept: list[tuple[str, _Kept]] = []
+
+    @classmethod
+    def for_wheel(cls, wheel_path: str) -> MemberSpool | None:
+        identity = file_identity(wheel_path)
+        directory = _spool_directory()
+        if identity is None or directory is None:
+            return None
+        return cls(wheel_path, identity, directory)
+
+    def sink(self, info: zipfile.ZipInfo) -> MemberSink | None:
+        """Where to write ``info``'s inflated bytes, or None (over the
+        allowance, or already kept)."""
+        with _REGISTRY.lock:
+            if info.file_size > self._left or any(
+                name == info.filename for name, _kept in self._kept
+            ):
+                return None
+            self._left -= info.file_size
+            _REGISTRY.serial += 1
+            path = os.path.join(self._directory, f"{_REGISTRY.serial}.member")
+        return MemberSink(self, info, path)
+
+    def _keep(self, name: str, path: str) -> None:
+        kept = _Kept(self._wheel, self._identity, path)
+        with _REGISTRY.lock:
+            self._kept.append((name, kept))
+            _REGISTRY.by_member.setdefault(name, []).append(kept)
+
+    def discard(self) -> None:
+        """Forget and remove this wheel's copies (it will not be installed)."""
+        with _REGISTRY.lock:
+            for name, kept in self._kept:
+                copies = _REGISTRY.by_member.get(name, [])
+                if kept in copies:
+                    copies.remove(kept)
+            kept_paths = [kept.path for _name, kept in self._kept]
+            self._kept.clear()
+        for path in kept_paths:
+            _remove(path)
+
+    @property
+    def count(self) -> int:
+        return len(self._kept)
+
+
+class MemberSink:
+    """One member's copy while it is written; kept only when complete."""
+
+    def __init__(self, spool: MemberSpool, info: zipfile.ZipInfo, path: str) -> None:
+        self._spool = spool
+        self._info = info
+        self._path = path
+        # Open across calls, closed by complete() or abandon().
+        self._file: IO[bytes] | None = open(path, "wb")  # noqa: SIM115
+        self._written = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self._file is not None:
+            self._file.write(data)
+            self._written += len(data)
+
+    def complete(self) -> None:
+        """The member was read to its end (zipfile checked its CRC there)."""
+        if self._file is None:
+            return
+        self._file.close()
+        self._file = None
+        if self._written == self._info.file_size:
+            self._spool._keep(self._info.filename, self._path)
+        else:  # pragma: no cover - zipfile raises before this
+            _remove(self._path)
+
+    def abandon(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            _remove(self._path)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def take_inflated(zip_file: zipfile.ZipFile, member: str) -> str | None:
+    """The path of a kept copy of ``member`` of the open wheel ``zip_file``
+    (no longer kept after this), or None."""
+    copies = _REGISTRY.by_member.get(member)
+    if not copies or zip_file.filename is None:
+        return None
+    identity = file_identity(zip_file.filename)
+    with _REGISTRY.lock:
+        for kept in copies:
+            if kept.identity == identity:
+                copies.remove(kept)
+                return kept.path
+    return None
+
+
+class SpooledMember:
+    """Stands in for the wheel's :class:`zipfile.ZipFile` while upstream saves
+    one member: the same entries, and that member's bytes from its copy."""
+
+    def __init__(self, archive: zipfile.ZipFile, member: str, path: str) -> None:
+        self._archive = archive
+        self._member = member
+        self._path = path
+
+    def getinfo(self, name: str) -> zipfile.ZipInfo:
+        return self._archive.getinfo(name)
+
+    def open(self, name: str | zipfile.ZipInfo, mode: str = "r") -> IO[bytes]:
+        member = name.filename if isinstance(name, zipfile.ZipInfo) else name
+        if member != self._member or mode != "r":
+            return self._archive.open(name, mode)  # type: ignore[arg-type]
+        return open(self._path, "rb")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._archive, name)
+
+
+def reuse_inflated_members(save: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Patch of ``ZipBackedFile.save``: a member the check inflated in full is
+    written from its copy; upstream does the rest (unlinking, modes)."""
+
+    @functools.wraps(save)
+    def wrapper(self: Any) -> None:
+        copy = None
+        if _REGISTRY.by_member:
+            copy = take_inflated(self._zip_file, self.src_record_path)
+        if copy is None:
+            save(self)
+            return
+        archive = self._zip_file
+        self._zip_file = SpooledMember(archive, self.src_record_path, copy)
+        try:
+            save(self)
+        finally:
+            self._zip_file = archive
+            _remove(copy)
+
+    return wrapper

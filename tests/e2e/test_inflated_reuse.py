@@ -1,0 +1,157 @@
+"""The install writes the ELF members the check already inflated from that copy.
+
+On the real musl CPython: ``pip install`` of a local wheel keeps the members the
+check read in full and installs them from those copies (``-vv`` says how many);
+the installed tree is byte for byte, mode for mode, what the same install with
+``--skip-wheel-abi-check`` (upstream's extraction) writes. A dry run, ``pip
+download`` and a refused wheel keep nothing. A member whose CRC does not match
+is found by the check, before anything is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import output_of
+from tests.lib.elfbuild import compile_so, write_wheel
+from tests.lib.venvs import Venv
+
+pytestmark = pytest.mark.musl
+
+KEPT = "kept {} inflated members of"
+TAG = "py3-none-musllinux_1_1_x86_64"
+
+PADDED = """\
+__asm__(".text\\n.globl padding\\npadding:\\n.fill 12000000, 1, 0x90\\n");
+int probe_answer(void) { return 42; }
+"""
+# Calls into libc, so the C library it was linked with shows.
+SMALL = (
+    "#include <string.h>\nint probe_small(const char *s) { return (int)strlen(s); }\n"
+)
+
+
+def _wheel(tmp_path: Path, *, compiler: str = "musl-gcc", stored: bool = False) -> Path:
+    big = compile_so(tmp_path / "so" / "big.so", PADDED, compiler=compiler)
+    small = compile_so(tmp_path / "so" / "small.so", SMALL, compiler=compiler)
+    files = {
+        "reuseprobe/__init__.py": b"VALUE = 1\n",
+        "reuseprobe/_big.so": big,
+        "reuseprobe/_small.so": small,
+        "reuseprobe.libs/libtool-0123abcd.so": small,
+    }
+    return write_wheel(
+        tmp_path / ("stored" if stored else "wheel"),
+        files,
+        name="reuseprobe",
+        tag=TAG,
+        modes={"reuseprobe.libs/libtool-0123abcd.so": 0o755},
+        stored=frozenset({"reuseprobe/_big.so"}) if stored else frozenset(),
+    )
+
+
+def _install(venv: Venv, target: Path, wheel: Path, *args: str) -> str:
+    proc = venv.pip(
+        "install", "-vv", "--no-cache-dir", "--no-deps", "--no-compile",
+        "--target", str(target), *args, str(wheel), check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, output_of(proc)
+    return proc.stdout + proc.stderr
+
+
+def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "dist-info" not in path.parent.name:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            found[str(path.relative_to(root))] = (path.read_bytes(), mode)
+    return found
+
+
+def test_install_writes_checked_members_from_their_copies(
+    tmp_path: Path, musl_fork_venv: Venv
+) -> None:
+    wheel = _wheel(tmp_path)
+    reused = _install(musl_fork_venv, tmp_path / "reused", wheel)
+    assert KEPT.format(3) in reused, reused
+    upstream = _install(
+        musl_fork_venv, tmp_path / "upstream", wheel, "--skip-wheel-abi-check"
+    )
+    assert "inflated members" not in upstream
+    got, want = _tree(tmp_path / "reused"), _tree(tmp_path / "upstream")
+    assert got == want
+    with zipfile.ZipFile(wheel) as archive:
+        assert got["reuseprobe/_big.so"][0] == archive.read("reuseprobe/_big.so")
+    # The executable bit comes from the archive, as upstream sets it.
+    assert got["reuseprobe.libs/libtool-0123abcd.so"][1] & 0o111
+    assert not got["reuseprobe/_small.so"][1] & 0o111
+    # The copies are gone once installed.
+    temp_dirs = [line for line in reused.splitlines() if "wheel-abi-inflated" in line]
+    assert temp_dirs, reused
+    for line in temp_dirs:
+        path = line.split()[-1].rstrip(".")
+        assert not os.path.exists(path), f"{path} left behind"
+
+
+@pytest.mark.parametrize("command", ["dry-run", "download"])
+def test_nothing_is_kept_when_nothing_is_installed(
+    tmp_path: Path, musl_fork_venv: Venv, command: str
+) -> None:
+    wheel = _wheel(tmp_path)
+    if command == "dry-run":
+        args = ["install", "--dry-run", "--target", str(tmp_path / "t")]
+    else:
+        args = ["download", "-d", str(tmp_path / "d")]
+    proc = musl_fork_venv.pip(
+        *args, "-vv", "--no-cache-dir", "--no-deps", str(wheel), check=False
+    )
+    assert proc.returncode == 0, output_of(proc)
+    out = proc.stdout + proc.stderr
+    assert "Wheel ABI check: read 3 ELF members" in out, out
+    assert "inflated members" not in out
+
+
+def test_a_refused_wheel_keeps_nothing(tmp_path: Path, musl_fork_venv: Venv) -> None:
+    wheel = _wheel(tmp_path, compiler="gcc")  # glibc-linked, tagged musllinux
+    proc = musl_fork_venv.pip(
+        "install", "-vv", "--no-cache-dir", "--no-deps",
+        "--target", str(tmp_path / "t"), str(wheel), check=False,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "cannot load on this host" in out, out
+    assert "inflated members" not in out
+    assert not (tmp_path / "t").exists() or not any((tmp_path / "t").iterdir())
+
+
+def test_a_member_with_a_bad_crc_stops_before_anything_is_installed(
+    tmp_path: Path, musl_fork_venv: Venv
+) -> None:
+    wheel = _wheel(tmp_path, stored=True)
+    with zipfile.ZipFile(wheel) as archive:
+        info = archive.getinfo("reuseprobe/_big.so")
+    data = bytearray(wheel.read_bytes())
+    # A byte of the padding (machine code), past the ELF tables: the member
+    # still parses, only its CRC says it is damaged.
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 6_000_000] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    target = tmp_path / "t"
+    proc = musl_fork_venv.pip(
+        "install", "--no-cache-dir", "--no-deps", "--target", str(target),
+        str(wheel), check=False,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    # pip's diagnostic error: one reference, one reason.
+    assert [ln for ln in out.splitlines() if ln.startswith("error:")] == [
+        "error: wheel-cannot-load-here"
+    ], out
+    (reason,) = [ln for ln in out.splitlines() if "damaged zip archive" in ln]
+    assert "Bad CRC-32 for file 'reuseprobe/_big.so'" in reason, out
+    assert not target.exists() or not any(target.rglob("*.so"))
