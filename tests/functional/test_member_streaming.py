@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pip._internal.libc import wheel_member
+from pip._internal.libc import read_ahead
 from pip._internal.libc.elf import parse_elf
 from pip._internal.libc.elf_summary import elf_member_from
 from pip._internal.libc.wheel_abi import InspectionLimits, inspect_wheel
@@ -136,15 +136,13 @@ def _incompressible_wheel(tmp_path: Path, count: int) -> Path:
 
 def _spy_read_ahead(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     made: list[int] = []
-    original = wheel_member.ReadAhead.__init__
+    original = read_ahead.ReadAhead.__init__
 
-    def counting_init(
-        self: wheel_member.ReadAhead, *args: object, **kw: object
-    ) -> None:
+    def counting_init(self: read_ahead.ReadAhead, *args: object, **kw: object) -> None:
         made.append(1)
         original(self, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(wheel_member.ReadAhead, "__init__", counting_init)
+    monkeypatch.setattr(read_ahead.ReadAhead, "__init__", counting_init)
     return made
 
 
@@ -165,7 +163,7 @@ def test_read_ahead_reports_what_one_at_a_time_does(
     wheel = _incompressible_wheel(tmp_path, 6)
     with zipfile.ZipFile(wheel) as archive:
         compressed = sum(i.compress_size for i in archive.infolist())
-    assert compressed > wheel_member.READ_AHEAD_MIN_BYTES
+    assert compressed > read_ahead.READ_AHEAD_MIN_BYTES
     made = _spy_read_ahead(monkeypatch)
     ahead = inspect_wheel(wheel, limits=limits)  # a path: may read ahead
     cpus = len(os.sched_getaffinity(0))

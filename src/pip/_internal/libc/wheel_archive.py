@@ -38,15 +38,14 @@ from pip._internal.libc.member_names import (
     is_shared_object_name,
     worth_sniffing,
 )
+from pip._internal.libc.read_ahead import ReadAhead, read_ahead_workers
 from pip._internal.libc.wheel_member import (
     Broken,
     Budget,
     MemberOutcome,
     NotElf,
     Parsed,
-    ReadAhead,
     Skipped,
-    read_ahead_workers,
     read_member,
 )
 
