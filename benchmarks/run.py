@@ -133,7 +133,6 @@ TARGETS = {
     "tags_musl_call": 0.9,  # musl: cold get_supported() call, in-process
     "tags_glibc": 1.02,  # glibc: cold import + get_supported(), in-process
     "install": 1.02,
-    "check_share": 2.0,
     "check_ab": 1.02,  # install with / without the check (bytecode compiled)
     "check_ab_nocompile": 1.05,  # the same with --no-compile
     "check_rss": 1.05,
@@ -1017,7 +1016,11 @@ def case_check(cfg: Config, env: Env) -> Section:
             "no install to compare with."
         )
         sec.ratios.append(
-            Ratio("check share of install", None, TARGETS["check_share"], unit="%")
+            Ratio(
+                "install with check / with --skip-wheel-abi-check",
+                None,
+                TARGETS["check_ab"],
+            )
         )
         return sec
     if accepted[-1] != largest:
@@ -1113,10 +1116,13 @@ def case_check(cfg: Config, env: Env) -> Section:
     install_ms = Stats.of(walls(on)).median * 1e3
     sec.ratios += [
         Ratio(
-            f"check share of install ({mb:.1f} MB wheel)",
+            f"check's own time / install with the check ({mb:.1f} MB wheel)",
             100 * cost_ms / install_ms,
-            TARGETS["check_share"],
-            "median (import + check) / median install with the check",
+            note=(
+                "gross, median (import + check) / median install: the install "
+                "then writes the members the check inflated instead of inflating "
+                "them, so what the check costs is the A/B below (targets 2 % / 5 %)"
+            ),
             unit="%",
         ),
         Ratio(

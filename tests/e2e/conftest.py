@@ -118,13 +118,8 @@ def glibc_partner_python(musl_host: MuslHost, host_python: str) -> Path:
     if python_tag_of(host_python) == musl_host.cp_tag:
         return Path(host_python)
     proc = subprocess.run(
-        [
-            "bash",
-            str(BUILD_SCRIPT),
-            "--print-glibc",
-            "--python",
-            musl_host.python_version,
-        ],
+        ["bash", str(BUILD_SCRIPT), "--print-glibc", "--python",
+         musl_host.python_version],
         capture_output=True,
         text=True,
         check=False,

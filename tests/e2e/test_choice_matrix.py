@@ -151,7 +151,8 @@ def _skip_lines(output: str) -> list[str]:
     return [
         line.strip()
         for line in output.splitlines()
-        if line.strip().startswith("Skipping ") and "cannot load on this host" in line
+        if line.strip().startswith("Skipping ")
+        and "cannot load on this host" in line
     ]
 
 
@@ -278,7 +279,9 @@ def _check_choice(
     assert len(exts) == 1, exts
     assert _libc_of_elf(exts[0]) == host, f"{exts[0]}: {dt_needed(exts[0])}"
     tag_key = ("sdist", host) if expect.variant == "sdist" else expect.variant
-    assert f"{cp_tag}-{cp_tag}-{INSTALLED_PLATFORM[tag_key]}" in _installed_tags(target)
+    assert f"{cp_tag}-{cp_tag}-{INSTALLED_PLATFORM[tag_key]}" in _installed_tags(
+        target
+    )
 
     if expect.variant == "sdist":
         # Really built here, by this host's compiler.
@@ -524,9 +527,8 @@ def test_stock_pip_takes_the_glibc_generic_build_on_musl(
     accident, not by promise (anything using glibc-only symbols or symbol
     versions fails).
     """
-    _stock_takes_other(
-        musl_stock_venv, "musl", "glibc-generic", upload, variant_wheels, tmp_path
-    )
+    _stock_takes_other(musl_stock_venv, "musl", "glibc-generic", upload,
+                       variant_wheels, tmp_path)
 
 
 def test_stock_pip_takes_the_musl_generic_build_on_glibc(
@@ -538,9 +540,8 @@ def test_stock_pip_takes_the_musl_generic_build_on_glibc(
 ) -> None:
     """The other way round: the import then fails (``libc.so`` is glibc's
     linker script, "invalid ELF header")."""
-    _stock_takes_other(
-        stock_venv, "glibc", "musl-generic", upload, glibc_variant_wheels, tmp_path
-    )
+    _stock_takes_other(stock_venv, "glibc", "musl-generic", upload,
+                       glibc_variant_wheels, tmp_path)
 
 
 def _stock_takes_other(  # noqa: PLR0917

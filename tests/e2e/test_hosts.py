@@ -75,10 +75,7 @@ def test_host_runs_its_cpython_on_its_musl(musl_host: MuslHost) -> None:
         "  'uuid': uuid.uuid4().version}))\n"
     )
     proc = subprocess.run(
-        [str(py), "-c", code],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
+        [str(py), "-c", code], capture_output=True, text=True, env=clean_env(),
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -87,9 +84,7 @@ def test_host_runs_its_cpython_on_its_musl(musl_host: MuslHost) -> None:
     real_loader = str(Path(loader).resolve())
     assert real_loader in got["maps"], got["maps"]
     # No other libc image is mapped (not the system's musl, not glibc).
-    others = [
-        m for m in got["maps"] if re.search(r"/(libc\.so|ld-musl|libc\.so\.6)", m)
-    ]
+    others = [m for m in got["maps"] if re.search(r"/(libc\.so|ld-musl|libc\.so\.6)", m)]
     assert others == [real_loader], others
     assert got["sqlite"] == 2 and got["uuid"] == 4
 
@@ -105,37 +100,22 @@ def test_musl_release_decides_what_loads(
     (ext.parent / "__init__.py").write_text("from ._ext import variant\n")
     if kind == "statx":
         compile_extension(
-            ext,
-            compiler="musl-gcc",
-            python_include=musl_include,
-            variant=kind,
+            ext, compiler="musl-gcc", python_include=musl_include, variant=kind,
             extra_c=EXTRA_C_STATX,
         )
         loads = musl_host.loads_statx
     else:
         compile_extension(
-            ext,
-            compiler="musl-gcc",
-            python_include=musl_include,
-            variant=kind,
+            ext, compiler="musl-gcc", python_include=musl_include, variant=kind,
             extra_ldflags=["-Wl,-z,pack-relative-relocs"],
         )
-        assert (
-            "(RELR)"
-            in subprocess.run(
-                ["readelf", "-d", str(ext)], capture_output=True, text=True, check=True
-            ).stdout
-        )
+        assert "(RELR)" in subprocess.run(
+            ["readelf", "-d", str(ext)], capture_output=True, text=True, check=True
+        ).stdout
         loads = musl_host.loads_relr
     proc = subprocess.run(
-        [
-            str(musl_host.interpreter),
-            "-c",
-            "import muslprobe; print(muslprobe.variant())",
-        ],
-        capture_output=True,
-        text=True,
-        env=clean_env(PYTHONPATH=str(tmp_path)),
+        [str(musl_host.interpreter), "-c", "import muslprobe; print(muslprobe.variant())"],
+        capture_output=True, text=True, env=clean_env(PYTHONPATH=str(tmp_path)),
         check=False,
     )
     if loads:

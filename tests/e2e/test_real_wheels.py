@@ -210,9 +210,7 @@ def _real_wheels(python_version: str) -> dict[str, Path]:
     """name -> cached wheel file for that CPython (downloaded when missing)."""
     deps = [Real(r.split("==")[0], r.split("==")[1], "", "") for r in DEPENDENCIES]
     wanted = [*REAL, *deps]
-    cache = (
-        cache_dir() / "wheels" / "real-musl" / f"cp{python_version.replace('.', '')}"
-    )
+    cache = cache_dir() / "wheels" / "real-musl" / f"cp{python_version.replace('.', '')}"
     cache.mkdir(parents=True, exist_ok=True)
 
     def found(real: Real) -> list[Path]:
@@ -306,23 +304,13 @@ def _install(
     venv: Venv, host: MuslHost, index: LocalIndex, target: Path, requirement: str
 ) -> subprocess.CompletedProcess[str]:
     return venv.pip(
-        "install",
-        "-v",
-        "--no-cache-dir",
-        "--index-url",
-        index.url,
-        "--target",
-        str(target),
-        requirement,
-        check=False,
-        env=_host_env(host),
+        "install", "-v", "--no-cache-dir", "--index-url", index.url,
+        "--target", str(target), requirement, check=False, env=_host_env(host),
     )
 
 
 def _use(venv: Venv, host: MuslHost, target: Path, code: str) -> Imported:
-    proc = venv.run(
-        "-c", code, check=False, env=_host_env(host, PYTHONPATH=str(target))
-    )
+    proc = venv.run("-c", code, check=False, env=_host_env(host, PYTHONPATH=str(target)))
     return Imported(proc.returncode == 0, proc.stdout, proc.stderr, proc.returncode)
 
 

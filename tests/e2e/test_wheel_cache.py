@@ -35,29 +35,17 @@ def sdist_links(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return links
 
 
-def _install(
-    venv: Venv, links: Path, cache: Path, target: Path, *extra: str
-) -> subprocess.CompletedProcess[str]:
-    return venv.pip(
-        "install",
-        "-v",
-        "--no-index",
-        "--find-links",
-        str(links),
-        "--cache-dir",
-        str(cache),
-        "--target",
-        str(target),
-        *extra,
-        "muslprobe",
-    )
+def _install(venv: Venv, links: Path, cache: Path, target: Path,
+             *extra: str) -> subprocess.CompletedProcess[str]:
+    return venv.pip("install", "-v", "--no-index", "--find-links", str(links),
+                    "--cache-dir", str(cache), "--target", str(target), *extra,
+                    "muslprobe")
 
 
 def _ext_libc(target: Path) -> str:
     (ext,) = list((target / "muslprobe").glob("_ext*.so"))
-    out = subprocess.run(
-        ["readelf", "-d", str(ext)], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run(["readelf", "-d", str(ext)], capture_output=True, text=True,
+                         check=True).stdout
     if "[libc.so.6]" in out:
         return "glibc"
     if "[libc.so]" in out or "libc.musl-" in out:
@@ -66,12 +54,8 @@ def _ext_libc(target: Path) -> str:
 
 
 def _imports(venv: Venv, target: Path) -> str:
-    proc = venv.run(
-        "-c",
-        "import muslprobe; print(muslprobe.variant())",
-        check=False,
-        env=clean_env(PYTHONPATH=str(target)),
-    )
+    proc = venv.run("-c", "import muslprobe; print(muslprobe.variant())", check=False,
+                    env=clean_env(PYTHONPATH=str(target)))
     return proc.stdout.strip() if proc.returncode == 0 else f"FAILED: {proc.stderr}"
 
 
@@ -79,22 +63,13 @@ def _cached_wheels(cache: Path) -> list[str]:
     return sorted(p.name for p in (cache / "wheels").rglob("*.whl"))
 
 
-def test_pip_wheel_on_musl_is_tagged_linux_musl(
-    tmp_path: Path, sdist_links: Path, musl_host: MuslHost, musl_fork_venv: Venv
-) -> None:
+def test_pip_wheel_on_musl_is_tagged_linux_musl(tmp_path: Path, sdist_links: Path,
+                                               musl_host: MuslHost,
+                                               musl_fork_venv: Venv) -> None:
     tag = musl_host.cp_tag
     out = tmp_path / "wheelhouse"
-    musl_fork_venv.pip(
-        "wheel",
-        "--no-deps",
-        "--no-index",
-        "--find-links",
-        str(sdist_links),
-        "--no-cache-dir",
-        "-w",
-        str(out),
-        "muslprobe",
-    )
+    musl_fork_venv.pip("wheel", "--no-deps", "--no-index", "--find-links",
+                       str(sdist_links), "--no-cache-dir", "-w", str(out), "muslprobe")
     (wheel,) = list(out.glob("muslprobe-*.whl"))
     assert wheel.name == f"muslprobe-1.0-{tag}-{tag}-x86_64_linux_musl.whl"
     fields = check_wheel(wheel)  # RECORD hashes and Tag lines are consistent
@@ -104,36 +79,21 @@ def test_pip_wheel_on_musl_is_tagged_linux_musl(
     assert _imports(musl_fork_venv, target) == "sdist"
 
 
-def test_pip_wheel_on_glibc_is_upstreams_linux_tag(
-    tmp_path: Path, sdist_links: Path, fork_venv: Venv, host_cp_tag: str
-) -> None:
+def test_pip_wheel_on_glibc_is_upstreams_linux_tag(tmp_path: Path, sdist_links: Path,
+                                                   fork_venv: Venv,
+                                                   host_cp_tag: str) -> None:
     tag = host_cp_tag
     out = tmp_path / "wheelhouse"
-    fork_venv.pip(
-        "wheel",
-        "--no-deps",
-        "--no-index",
-        "--find-links",
-        str(sdist_links),
-        "--no-cache-dir",
-        "-w",
-        str(out),
-        "muslprobe",
-    )
+    fork_venv.pip("wheel", "--no-deps", "--no-index", "--find-links", str(sdist_links),
+                  "--no-cache-dir", "-w", str(out), "muslprobe")
     assert [p.name for p in out.glob("muslprobe-*.whl")] == [
-        f"muslprobe-1.0-{tag}-{tag}-linux_x86_64.whl"
-    ]
+        f"muslprobe-1.0-{tag}-{tag}-linux_x86_64.whl"]
 
 
 @pytest.mark.parametrize("first", ["musl", "glibc"])
 def test_shared_cache_gives_each_libc_its_own_build(
-    *,
-    tmp_path: Path,
-    sdist_links: Path,
-    musl_host: MuslHost,
-    musl_fork_venv: Venv,
-    partner_fork_venv: Venv,
-    first: str,
+    *, tmp_path: Path, sdist_links: Path, musl_host: MuslHost, musl_fork_venv: Venv,
+    partner_fork_venv: Venv, first: str,
 ) -> None:
     tag = musl_host.cp_tag
     cache = tmp_path / "shared-cache"
@@ -161,13 +121,8 @@ def test_shared_cache_gives_each_libc_its_own_build(
 
 
 def test_cache_prefilled_by_stock_pip_on_musl_is_not_used_on_glibc(
-    *,
-    tmp_path: Path,
-    sdist_links: Path,
-    musl_host: MuslHost,
-    musl_stock_venv: Venv,
-    partner_fork_venv: Venv,
-    partner_stock_venv: Venv,
+    *, tmp_path: Path, sdist_links: Path, musl_host: MuslHost, musl_stock_venv: Venv,
+    partner_fork_venv: Venv, partner_stock_venv: Venv,
 ) -> None:
     tag = musl_host.cp_tag
     fork_venv, stock_venv = partner_fork_venv, partner_stock_venv
@@ -179,10 +134,8 @@ def test_cache_prefilled_by_stock_pip_on_musl_is_not_used_on_glibc(
     shutil.copytree(cache, snapshot)
 
     proc = _install(fork_venv, sdist_links, cache, tmp_path / "fork-glibc")
-    assert (
-        f"Ignoring cached wheel muslprobe-1.0-{tag}-{tag}-linux_x86_64.whl: it "
-        "cannot load on this host (glibc"
-    ) in proc.stdout + proc.stderr
+    assert (f"Ignoring cached wheel muslprobe-1.0-{tag}-{tag}-linux_x86_64.whl: it "
+            "cannot load on this host (glibc") in proc.stdout + proc.stderr
     assert "Building wheel for muslprobe" in proc.stdout
     assert _ext_libc(tmp_path / "fork-glibc") == "glibc"
     assert _imports(fork_venv, tmp_path / "fork-glibc") == "sdist"
@@ -208,9 +161,7 @@ def _truncate_cached_extension(cache: Path) -> Path:
 
 
 def test_tampered_cached_wheel_is_skipped_and_rebuilt(
-    tmp_path: Path,
-    sdist_links: Path,
-    fork_venv: Venv,
+    tmp_path: Path, sdist_links: Path, fork_venv: Venv,
 ) -> None:
     cache = tmp_path / "cache"
     _install(fork_venv, sdist_links, cache, tmp_path / "first")

@@ -50,13 +50,13 @@ VERDICTS = {"met", "MISSED", "(no target)", "not measured"}
 
 @pytest.mark.musl
 @pytest.mark.network
-def test_quick_run_writes_every_section(tmp_path: Path, fork_wheel: Path) -> None:
+def test_quick_run_writes_every_section(
+    tmp_path: Path, fork_wheel: Path
+) -> None:
     # The benchmarks download cp311 wheels: they run on the musl CPython 3.11
     # (what nox passes them as PIP_MUSL_PYTHON), not on the primary host.
     try:
-        musl_python = hosts_lib.resolve(
-            hosts_lib.HostSpec("3.11", (1, 2, 3))
-        ).interpreter
+        musl_python = hosts_lib.resolve(hosts_lib.HostSpec("3.11", (1, 2, 3))).interpreter
     except LookupError as e:
         pytest.fail(f"the musl CPython 3.11 is missing: {e}", pytrace=False)
     out = tmp_path / "RESULTS.md"

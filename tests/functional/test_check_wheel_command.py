@@ -22,14 +22,7 @@ from tests.lib.venvs import Venv, clean_env
 from tests.lib.wheels import EXTRA_C_STATX, build_ext_wheel
 
 FILE_KEYS = {
-    "file",
-    "path",
-    "verdict",
-    "host",
-    "error",
-    "problems",
-    "notes",
-    "elf_files",
+    "file", "path", "verdict", "host", "error", "problems", "notes", "elf_files",
     "oldest_musllinux",
 }
 HOST_KEYS = {"family", "version", "arch", "description"}
@@ -52,15 +45,9 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ]:
         d = out / key
         d.mkdir()
-        made[key] = build_ext_wheel(
-            d,
-            tag_platform=platform,
-            compiler=compiler,
-            python_include=include,
-            variant=key,
-            extra_c=extra,
-            extra_ldflags=ldflags,
-        )
+        made[key] = build_ext_wheel(d, tag_platform=platform, compiler=compiler,
+                                    python_include=include, variant=key, extra_c=extra,
+                                    extra_ldflags=ldflags)
     return made
 
 
@@ -74,9 +61,8 @@ def _readelf_needed(wheel: Path, member: str) -> list[str]:
         data = zf.read(member)
     so = wheel.parent / "member.so"
     so.write_bytes(data)
-    out = subprocess.run(
-        ["readelf", "-d", str(so)], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run(["readelf", "-d", str(so)], capture_output=True, text=True,
+                         check=True).stdout
     return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
 
 
@@ -131,9 +117,8 @@ def test_not_a_wheel_gets_pip_installs_words(
         (line,) = proc.stderr.splitlines()
         assert line.startswith("ERROR: Invalid wheel filename ("), line
     # The very words of `pip install` for the same file (stock pip 26.3).
-    stock = stock_venv.pip(
-        "install", "--dry-run", "--no-deps", zipped, check=False, cwd=tmp_path
-    )
+    stock = stock_venv.pip("install", "--dry-run", "--no-deps", zipped, check=False,
+                           cwd=tmp_path)
     fork = fork_venv.pip("check-wheel", zipped, check=False)
     assert fork.stderr.strip() in stock.stderr, (fork.stderr, stock.stderr)
 
@@ -150,9 +135,8 @@ def test_no_arguments_says_what_is_expected(fork_venv: Venv) -> None:
 def test_off_switch_is_refused_and_hidden(
     fork_venv: Venv, wheels: dict[str, Path]
 ) -> None:
-    proc = fork_venv.pip(
-        "check-wheel", "--skip-wheel-abi-check", wheels["glibc"], check=False
-    )
+    proc = fork_venv.pip("check-wheel", "--skip-wheel-abi-check", wheels["glibc"],
+                         check=False)
     assert proc.returncode == 2
     assert "--skip-wheel-abi-check does not apply to check-wheel" in proc.stderr
     assert "skip-wheel-abi-check" not in fork_venv.pip("check-wheel", "--help").stdout
@@ -192,9 +176,7 @@ def test_json_schema(fork_venv: Venv, wheels: dict[str, Path], tmp_path: Path) -
     status, records = _json(fork_venv, wheels["glibc"], wheels["musl"], sdist)
     assert status == 2
     assert [r["file"] for r in records] == [
-        wheels["glibc"].name,
-        wheels["musl"].name,
-        sdist.name,
+        wheels["glibc"].name, wheels["musl"].name, sdist.name
     ]
     for record in records:
         assert set(record) == FILE_KEYS, record
@@ -222,16 +204,14 @@ def test_listed_in_pip_help(fork_venv: Venv) -> None:
 
 @pytest.mark.musl
 @pytest.mark.every_musl_host
-def test_musl_host_verdicts(
-    musl_host: MuslHost, musl_fork_venv: Venv, wheels: dict[str, Path]
-) -> None:
-    proc = musl_fork_venv.pip(
-        "check-wheel", wheels["musl"], wheels["statx"], wheels["glibc"], check=False
-    )
+def test_musl_host_verdicts(musl_host: MuslHost, musl_fork_venv: Venv,
+                            wheels: dict[str, Path]) -> None:
+    proc = musl_fork_venv.pip("check-wheel", wheels["musl"], wheels["statx"],
+                              wheels["glibc"], check=False)
     assert proc.returncode == 1
     host = musl_fork_venv.run(
-        "-c",
-        "from pip._internal.libc.host import host_libc; print(host_libc().describe())",
+        "-c", "from pip._internal.libc.host import host_libc; "
+        "print(host_libc().describe())"
     ).stdout.strip()
     lines = proc.stdout.splitlines()
     assert lines[0] == f"Host: {host}"

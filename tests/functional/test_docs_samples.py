@@ -92,22 +92,14 @@ def _parse(path: Path) -> tuple[list[Sample], list[str]]:
         i = end + 1
         if fence["lang"] not in ("text", "console"):
             continue
-        prev = next(
-            (lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), ""
-        )
+        prev = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         marker = _MARKER.match(prev)
         if marker is None:
             unmarked.append(f"{path.name}:{start + 1}")
         elif marker["id"]:
             samples.append(
-                Sample(
-                    path.name,
-                    start + 1,
-                    marker["id"],
-                    marker["host"] or "glibc",
-                    bool(marker["excerpt"]),
-                    "\n".join(body),
-                )
+                Sample(path.name, start + 1, marker["id"], marker["host"] or "glibc",
+                       bool(marker["excerpt"]), "\n".join(body))
             )
     return samples, unmarked
 
@@ -190,15 +182,8 @@ class Ctx:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def pip(
-        self,
-        venv: Venv,
-        shown: str,
-        *args: str | Path,
-        cwd: Path | None = None,
-        env: dict[str, str] | None = None,
-        stdout_only: bool = False,
-    ) -> Run:
+    def pip(self, venv: Venv, shown: str, *args: str | Path, cwd: Path | None = None,
+            env: dict[str, str] | None = None, stdout_only: bool = False) -> Run:
         # stdout and stderr interleaved, as a terminal shows them.
         proc = subprocess.run(
             [str(venv.python), "-m", "pip", *map(str, args)],
@@ -231,34 +216,15 @@ def _wheelhouse(ctx: Ctx) -> Path:
     """fastjson (a glibc build as linux_x86_64), fsnotify (musllinux_1_2 but needs
     statx) and zlibng (tagged musllinux_1_3, needs only musl 1.1's symbols)."""
     wh = ctx.dir("wheelhouse")
-    build_ext_wheel(
-        wh,
-        tag_platform="linux_x86_64",
-        compiler="gcc",
-        python_include=_glibc_include(ctx),
-        variant="glibc",
-        name="fastjson",
-        version="2.0",
-    )
-    build_ext_wheel(
-        wh,
-        tag_platform="musllinux_1_2_x86_64",
-        compiler="musl-gcc",
-        python_include=_musl_include(ctx),
-        variant="statx",
-        name="fsnotify",
-        version="3.1",
-        extra_c=EXTRA_C_STATX,
-    )
-    build_ext_wheel(
-        wh,
-        tag_platform="musllinux_1_3_x86_64",
-        compiler="musl-gcc",
-        python_include=_musl_include(ctx),
-        variant="musl",
-        name="zlibng",
-        version="1.0",
-    )
+    build_ext_wheel(wh, tag_platform="linux_x86_64", compiler="gcc",
+                    python_include=_glibc_include(ctx), variant="glibc",
+                    name="fastjson", version="2.0")
+    build_ext_wheel(wh, tag_platform="musllinux_1_2_x86_64", compiler="musl-gcc",
+                    python_include=_musl_include(ctx), variant="statx",
+                    name="fsnotify", version="3.1", extra_c=EXTRA_C_STATX)
+    build_ext_wheel(wh, tag_platform="musllinux_1_3_x86_64", compiler="musl-gcc",
+                    python_include=_musl_include(ctx), variant="musl",
+                    name="zlibng", version="1.0")
     return wh
 
 
@@ -275,38 +241,22 @@ def _links_with_sdists(ctx: Ctx, *names: str) -> Path:
 def check_wheel_wheelhouse(ctx: Ctx) -> Run:
     wh = _wheelhouse(ctx)
     files = sorted(p.name for p in wh.glob("*.whl"))
-    return ctx.pip(
-        ctx.musl,
-        "python -m pip check-wheel wheelhouse/*.whl",
-        "check-wheel",
-        *(f"wheelhouse/{f}" for f in files),
-    )
+    return ctx.pip(ctx.musl, "python -m pip check-wheel wheelhouse/*.whl",
+                   "check-wheel", *(f"wheelhouse/{f}" for f in files))
 
 
 def check_wheel_verbose(ctx: Ctx) -> Run:
     wh = _wheelhouse(ctx)
     (zlibng,) = wh.glob("zlibng-*.whl")
-    return ctx.pip(
-        ctx.musl,
-        f"python -m pip check-wheel -v wheelhouse/{zlibng.name}",
-        "check-wheel",
-        "-v",
-        f"wheelhouse/{zlibng.name}",
-    )
+    return ctx.pip(ctx.musl, f"python -m pip check-wheel -v wheelhouse/{zlibng.name}",
+                   "check-wheel", "-v", f"wheelhouse/{zlibng.name}")
 
 
 def check_wheel_json(ctx: Ctx) -> Run:
     wh = _wheelhouse(ctx)
     (fsnotify,) = wh.glob("fsnotify-*.whl")
-    run = ctx.pip(
-        ctx.musl,
-        "",
-        "check-wheel",
-        "--format",
-        "json",
-        f"wheelhouse/{fsnotify.name}",
-        stdout_only=True,
-    )
+    run = ctx.pip(ctx.musl, "", "check-wheel", "--format", "json",
+                  f"wheelhouse/{fsnotify.name}", stdout_only=True)
     # What `| python -m json.tool` prints.
     pretty = json.dumps(json.loads(run.output), indent=4) + "\n"
     return Run(
@@ -321,30 +271,14 @@ def _real_wheels_for_docs(ctx: Ctx) -> tuple[Path, Path]:
     once (for a platform, so the fork's check does not refuse numpy here)."""
     dest = cache_dir() / "docs-real-wheels"
     wanted = {"numpy": "numpy-2.4.6-cp311", "orjson": "orjson-3.13.0-cp311"}
-    found = {
-        k: sorted(dest.glob(f"{stem}-*musllinux_1_2_x86_64.whl"))
-        for k, stem in wanted.items()
-    }
+    found = {k: sorted(dest.glob(f"{stem}-*musllinux_1_2_x86_64.whl")) for k, stem
+             in wanted.items()}
     if not all(found.values()):
-        ctx.pip(
-            ctx.musl,
-            "",
-            "download",
-            "--only-binary=:all:",
-            "--no-deps",
-            "--platform",
-            "musllinux_1_2_x86_64",
-            "--python-version",
-            "3.11",
-            "--dest",
-            dest,
-            "numpy==2.4.6",
-            "orjson==3.13.0",
-        )
-        found = {
-            k: sorted(dest.glob(f"{stem}-*musllinux_1_2_x86_64.whl"))
-            for k, stem in wanted.items()
-        }
+        ctx.pip(ctx.musl, "", "download", "--only-binary=:all:", "--no-deps",
+                "--platform", "musllinux_1_2_x86_64", "--python-version", "3.11",
+                "--dest", dest, "numpy==2.4.6", "orjson==3.13.0")
+        found = {k: sorted(dest.glob(f"{stem}-*musllinux_1_2_x86_64.whl")) for k, stem
+                 in wanted.items()}
     assert all(found.values()), f"could not download the real wheels into {dest}"
     return found["numpy"][-1], found["orjson"][-1]
 
@@ -352,12 +286,8 @@ def _real_wheels_for_docs(ctx: Ctx) -> tuple[Path, Path]:
 def check_wheel_real(ctx: Ctx) -> Run:
     numpy, orjson = _real_wheels_for_docs(ctx)
     return ctx.pip(
-        ctx.musl,
-        f"python -m pip check-wheel {numpy.name} {orjson.name}",
-        "check-wheel",
-        numpy.name,
-        orjson.name,
-        cwd=numpy.parent,
+        ctx.musl, f"python -m pip check-wheel {numpy.name} {orjson.name}",
+        "check-wheel", numpy.name, orjson.name, cwd=numpy.parent,
     )
 
 
@@ -370,104 +300,54 @@ def malformed_platform(ctx: Ctx) -> Run:
         ctx.glibc,
         "python -m pip download --only-binary=:all: --platform musllinux_1_x86_64 "
         "--dest wheelhouse -r requirements.txt",
-        "download",
-        "--only-binary=:all:",
-        "--platform",
-        "musllinux_1_x86_64",
-        "--dest",
-        "wheelhouse",
-        "muslprobe",
+        "download", "--only-binary=:all:", "--platform", "musllinux_1_x86_64",
+        "--dest", "wheelhouse", "muslprobe",
     )
 
 
 def platform_none(ctx: Ctx) -> Run:
     """An index with only a glibc wheel, asked for x86_64_linux_musl."""
     links = ctx.dir("manylinux")
-    build_ext_wheel(
-        links,
-        tag_platform="manylinux_2_17_x86_64",
-        compiler="gcc",
-        python_include=_glibc_include(ctx),
-        variant="glibc",
-    )
+    build_ext_wheel(links, tag_platform="manylinux_2_17_x86_64", compiler="gcc",
+                    python_include=_glibc_include(ctx), variant="glibc")
     return ctx.pip(
         ctx.glibc,
         "python -m pip download --only-binary=:all: --platform x86_64_linux_musl "
         "--dest wheelhouse muslprobe",
-        "download",
-        "--only-binary=:all:",
-        "--platform",
-        "x86_64_linux_musl",
-        "--no-index",
-        "--find-links",
-        links,
-        "--dest",
-        "wheelhouse",
-        "muslprobe",
+        "download", "--only-binary=:all:", "--platform", "x86_64_linux_musl",
+        "--no-index", "--find-links", links, "--dest", "wheelhouse", "muslprobe",
     )
 
 
 def verbose_skips(ctx: Ctx) -> Run:
     wh = ctx.dir("zlibng")
-    build_ext_wheel(
-        wh,
-        tag_platform="manylinux_2_17_x86_64",
-        compiler="gcc",
-        python_include=_glibc_include(ctx),
-        variant="glibc",
-        name="zlibng",
-        version="1.0",
-    )
-    build_ext_wheel(
-        wh,
-        tag_platform="musllinux_1_3_x86_64",
-        compiler="musl-gcc",
-        python_include=_musl_include(ctx),
-        variant="musl",
-        name="zlibng",
-        version="1.0",
-    )
+    build_ext_wheel(wh, tag_platform="manylinux_2_17_x86_64", compiler="gcc",
+                    python_include=_glibc_include(ctx), variant="glibc",
+                    name="zlibng", version="1.0")
+    build_ext_wheel(wh, tag_platform="musllinux_1_3_x86_64", compiler="musl-gcc",
+                    python_include=_musl_include(ctx), variant="musl",
+                    name="zlibng", version="1.0")
     links = _links_with_sdists(ctx, "zlibng")
     return ctx.pip(
-        ctx.musl,
-        "python -m pip install -v zlibng",
-        "install",
-        "-v",
-        "--dry-run",
-        "--no-index",
-        "--find-links",
-        wh,
-        "--find-links",
-        links,
-        "zlibng",
+        ctx.musl, "python -m pip install -v zlibng",
+        "install", "-v", "--dry-run", "--no-index", "--find-links", wh,
+        "--find-links", links, "zlibng",
     )
 
 
 def _fastjson_links(ctx: Ctx) -> Path:
     links = _links_with_sdists(ctx, "fastjson")
-    build_ext_wheel(
-        links,
-        tag_platform="linux_x86_64",
-        compiler="gcc",
-        python_include=_glibc_include(ctx),
-        variant="glibc",
-        name="fastjson",
-        version="2.0",
-    )
+    build_ext_wheel(links, tag_platform="linux_x86_64", compiler="gcc",
+                    python_include=_glibc_include(ctx), variant="glibc",
+                    name="fastjson", version="2.0")
     return links
 
 
 def abi_fallback(ctx: Ctx) -> Run:
     links = _fastjson_links(ctx)
     return ctx.pip(
-        ctx.musl,
-        "python -m pip install fastjson",
-        "install",
-        "--dry-run",
-        "--no-index",
-        "--find-links",
-        links,
-        "fastjson",
+        ctx.musl, "python -m pip install fastjson",
+        "install", "--dry-run", "--no-index", "--find-links", links, "fastjson",
     )
 
 
@@ -480,9 +360,8 @@ def cached_wheel_ignored(ctx: Ctx) -> Run:
     built = glibc.pip("install", *common, "fastjson", check=False, env=clean_env())
     assert built.returncode == 0, built.stdout + built.stderr
     musl = ctx.fresh(ctx.musl_python, "musl-venv")
-    return ctx.pip(
-        musl, "python -m pip install -v fastjson", "install", "-v", *common, "fastjson"
-    )
+    return ctx.pip(musl, "python -m pip install -v fastjson", "install", "-v",
+                   *common, "fastjson")
 
 
 def cached_wheel_ignored_on_glibc(ctx: Ctx) -> Run:
@@ -492,93 +371,46 @@ def cached_wheel_ignored_on_glibc(ctx: Ctx) -> Run:
     cache = ctx.dir("cache")
     common = ("--no-index", "--find-links", links, "--cache-dir", cache)
     stock = ctx.musl_stock
-    built = stock.pip(
-        "install",
-        "--target",
-        ctx.dir("t"),
-        *common,  # type: ignore[attr-defined]
-        "muslprobe",
-        check=False,
-        env=clean_env(),
-    )
+    built = stock.pip("install", "--target", ctx.dir("t"), *common,  # type: ignore[attr-defined]
+                      "muslprobe", check=False, env=clean_env())
     assert built.returncode == 0, built.stdout + built.stderr
     glibc = ctx.fresh(ctx.fixture("host_python"), "glibc-venv")  # type: ignore[arg-type]
-    return ctx.pip(
-        glibc,
-        "python -m pip install -v muslprobe",
-        "install",
-        "-v",
-        *common,
-        "muslprobe",
-    )
+    return ctx.pip(glibc, "python -m pip install -v muslprobe", "install", "-v",
+                   *common, "muslprobe")
 
 
 def no_loadable_file(ctx: Ctx) -> Run:
     wh = _wheelhouse(ctx)
-    return ctx.pip(
-        ctx.musl,
-        "python -m pip install fsnotify",
-        "install",
-        "--dry-run",
-        "--no-index",
-        "--find-links",
-        wh,
-        "fsnotify",
-    )
+    return ctx.pip(ctx.musl, "python -m pip install fsnotify", "install", "--dry-run",
+                   "--no-index", "--find-links", wh, "fsnotify")
 
 
 def wheel_named_cannot_load(ctx: Ctx) -> Run:
     wh = _wheelhouse(ctx)
     (fastjson,) = wh.glob("fastjson-*.whl")
-    return ctx.pip(
-        ctx.musl,
-        f"python -m pip install ./{fastjson.name}",
-        "install",
-        "--dry-run",
-        fastjson,
-        cwd=wh,
-    )
+    return ctx.pip(ctx.musl, f"python -m pip install ./{fastjson.name}", "install",
+                   "--dry-run", fastjson, cwd=wh)
 
 
 def pip_wheel_musl_tag(ctx: Ctx) -> Run:
     links = _links_with_sdists(ctx)
     sdist = build_sdist(ctx.work)
     # The build tools come from the local find-links dir (plumbing, not shown).
-    return ctx.pip(
-        ctx.musl,
-        f"python -m pip wheel --no-deps {sdist.name}",
-        "wheel",
-        "--no-deps",
-        sdist.name,
-        env={
-            "PIP_NO_INDEX": "1",
-            "PIP_FIND_LINKS": str(links),
-            "PIP_NO_CACHE_DIR": "1",
-        },
-    )
+    return ctx.pip(ctx.musl, f"python -m pip wheel --no-deps {sdist.name}",
+                   "wheel", "--no-deps", sdist.name,
+                   env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(links),
+                        "PIP_NO_CACHE_DIR": "1"})
 
 
 def _two_releases(ctx: Ctx, *, broken_sdist: bool) -> Path:
     """muslprobe 2.0: a musllinux_1_2 wheel that needs statx (and, if asked, an
     sdist that does not build); 1.0: a musllinux_1_1 wheel that loads."""
     links = _links_with_sdists(ctx) if broken_sdist else ctx.dir("links")
-    build_ext_wheel(
-        links,
-        tag_platform="musllinux_1_2_x86_64",
-        compiler="musl-gcc",
-        python_include=_musl_include(ctx),
-        variant="statx",
-        version="2.0",
-        extra_c=EXTRA_C_STATX,
-    )
-    build_ext_wheel(
-        links,
-        tag_platform="musllinux_1_1_x86_64",
-        compiler="musl-gcc",
-        python_include=_musl_include(ctx),
-        variant="musl",
-        version="1.0",
-    )
+    build_ext_wheel(links, tag_platform="musllinux_1_2_x86_64", compiler="musl-gcc",
+                    python_include=_musl_include(ctx), variant="statx",
+                    version="2.0", extra_c=EXTRA_C_STATX)
+    build_ext_wheel(links, tag_platform="musllinux_1_1_x86_64", compiler="musl-gcc",
+                    python_include=_musl_include(ctx), variant="musl", version="1.0")
     if broken_sdist:
         build_sdist(links, version="2.0", extra_c="#error does not build here\n")
     return links
@@ -586,32 +418,16 @@ def _two_releases(ctx: Ctx, *, broken_sdist: bool) -> Path:
 
 def resolver_fallback(ctx: Ctx) -> Run:
     links = _two_releases(ctx, broken_sdist=False)
-    return ctx.pip(
-        ctx.musl,
-        "python -m pip install --only-binary=:all: muslprobe",
-        "install",
-        "--dry-run",
-        "--only-binary=:all:",
-        "--no-index",
-        "--find-links",
-        links,
-        "muslprobe",
-    )
+    return ctx.pip(ctx.musl, "python -m pip install --only-binary=:all: muslprobe",
+                   "install", "--dry-run", "--only-binary=:all:", "--no-index",
+                   "--find-links", links, "muslprobe")
 
 
 def build_failure_note(ctx: Ctx) -> Run:
     links = _two_releases(ctx, broken_sdist=True)
-    return ctx.pip(
-        ctx.musl,
-        "python -m pip install muslprobe",
-        "install",
-        "--no-index",
-        "--find-links",
-        links,
-        "--target",
-        ctx.dir("t"),
-        "muslprobe",
-    )
+    return ctx.pip(ctx.musl, "python -m pip install muslprobe", "install",
+                   "--no-index", "--find-links", links, "--target", ctx.dir("t"),
+                   "muslprobe")
 
 
 SCENARIOS: dict[str, Callable[[Ctx], Run]] = {

@@ -720,8 +720,7 @@ CASES: tuple[Case, ...] = (
         S("nosuchcommand"),
         S(
             "check-wheel",
-            "{links}/parity_delta-1.0-"
-            + f"{CP}-{CP}"
+            "{links}/parity_delta-1.0-" + f"{CP}-{CP}"
             + "-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
             "{links}/parity_gamma-1.0-py3-none-any.whl",
             diff=("check-wheel-unknown-to-stock",),

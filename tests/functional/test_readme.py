@@ -61,8 +61,7 @@ def _user_env(bin_dir: Path) -> dict[str, str]:
     }
     active = os.environ.get("VIRTUAL_ENV")
     path = [
-        p
-        for p in env.get("PATH", "").split(os.pathsep)
+        p for p in env.get("PATH", "").split(os.pathsep)
         if not (active and p.startswith(active))
     ]
     env["PATH"] = os.pathsep.join([str(bin_dir), *path])
@@ -75,13 +74,8 @@ def _run_lines(lines: list[str], cwd: Path, python3: str | Path, tmp: Path) -> s
     (bin_dir / "python3").symlink_to(python3)
     script = "set -euo pipefail\n" + "\n".join(lines) + "\n"
     proc = subprocess.run(
-        ["bash", "-c", script],
-        cwd=cwd,
-        env=_user_env(bin_dir),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+        ["bash", "-c", script], cwd=cwd, env=_user_env(bin_dir),
+        capture_output=True, text=True, timeout=900, check=False,
     )
     out = f"$ bash -c {script!r}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     assert proc.returncode == 0, out
@@ -108,14 +102,12 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 def test_quick_start_install_from_fresh_clone(tmp_path: Path, host_python: str) -> None:
     clone = _fresh_clone(tmp_path / "clone")
     venv, install, _ = quick_start()
-    out = _run_lines(
-        [venv, install, "python -m pip --version"], clone, host_python, tmp_path
-    )
+    out = _run_lines([venv, install, "python -m pip --version"], clone, host_python,
+                     tmp_path)
     assert re.search(
         rf"^pip 26\.3\+musl\.\d+ from {re.escape(str(clone))}/\.venv/lib/python3\.\d+/"
         r"site-packages/pip ",
-        out,
-        re.M,
+        out, re.M,
     ), out
 
 

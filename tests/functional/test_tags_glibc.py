@@ -118,53 +118,29 @@ def musl_only_links(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _download_for(venv: Venv, links: Path, dest: Path, *platforms: str):
     """`pip download` of muslprobe for CPython 3.11 on the given platforms."""
     options = [arg for platform in platforms for arg in ("--platform", platform)]
-    return venv.pip(
-        "download",
-        "--no-index",
-        "--find-links",
-        str(links),
-        "--only-binary=:all:",
-        *options,
-        "--python-version",
-        "3.11",
-        "--implementation",
-        "cp",
-        "--abi",
-        "cp311",
-        "-d",
-        str(dest),
-        "muslprobe",
-        check=False,
-    )
+    return venv.pip("download", "--no-index", "--find-links", str(links),
+                    "--only-binary=:all:", *options, "--python-version", "3.11",
+                    "--implementation", "cp", "--abi", "cp311", "-d", str(dest),
+                    "muslprobe", check=False)
 
 
-def test_platform_download_picks_older_musllinux(
-    fork_venv: Venv, tmp_path: Path, musl_only_links: Path
-) -> None:
+def test_platform_download_picks_older_musllinux(fork_venv: Venv, tmp_path: Path,
+                                                 musl_only_links: Path) -> None:
     _download_for(fork_venv, musl_only_links, tmp_path, "musllinux_1_2_x86_64")
     assert sorted(p.name for p in tmp_path.glob("*.whl")) == [
-        "muslprobe-1.0-cp311-cp311-musllinux_1_1_x86_64.whl"
-    ]
+        "muslprobe-1.0-cp311-cp311-musllinux_1_1_x86_64.whl"]
 
 
-def test_platform_download_of_linux_musl_tag(
-    fork_venv: Venv, tmp_path: Path, musl_only_links: Path
-) -> None:
-    _download_for(
-        fork_venv,
-        musl_only_links,
-        tmp_path,
-        "x86_64_linux_musl",
-        "musllinux_1_2_x86_64",
-    )
+def test_platform_download_of_linux_musl_tag(fork_venv: Venv, tmp_path: Path,
+                                            musl_only_links: Path) -> None:
+    _download_for(fork_venv, musl_only_links, tmp_path, "x86_64_linux_musl",
+                  "musllinux_1_2_x86_64")
     assert sorted(p.name for p in tmp_path.glob("*.whl")) == [
-        "muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl"
-    ]
+        "muslprobe-1.0-cp311-cp311-x86_64_linux_musl.whl"]
 
 
-def test_stock_pip_does_not_expand_musllinux(
-    stock_venv: Venv, tmp_path: Path, musl_only_links: Path
-) -> None:
+def test_stock_pip_does_not_expand_musllinux(stock_venv: Venv, tmp_path: Path,
+                                             musl_only_links: Path) -> None:
     """Recorded beside it: upstream takes musllinux_1_2 literally and finds nothing."""
     proc = _download_for(stock_venv, musl_only_links, tmp_path, "musllinux_1_2_x86_64")
     assert proc.returncode == 1
@@ -197,7 +173,9 @@ def test_very_verbose_install_says_why_musl_wheels_do_not_fit(
         r"\S+muslprobe-1.0-cp311-cp311-musllinux_1_1_x86_64.whl",
         out,
     ), out
-    assert ("x86_64_linux_musl wheel is for musl; this host uses glibc") in out
+    assert (
+        "x86_64_linux_musl wheel is for musl; this host uses glibc"
+    ) in out
 
 
 def test_verbose_install_on_glibc_says_no_more_than_stock(

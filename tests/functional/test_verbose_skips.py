@@ -28,9 +28,7 @@ def _links(dest: Path, py: str) -> dict[str, str]:
     """name -> wheel file name, for a 1.0 (the one asked for) and a 2.0."""
     files = {
         "pure-1.0": write_wheel(dest, "vskip", "1.0"),
-        "glibc-1.0": write_wheel(
-            dest, "vskip", "1.0", tag=f"{py}-{py}-manylinux_2_17_x86_64"
-        ),
+        "glibc-1.0": write_wheel(dest, "vskip", "1.0", tag=f"{py}-{py}-manylinux_2_17_x86_64"),
         "aarch64-1.0": write_wheel(
             dest, "vskip", "1.0", tag=f"{py}-{py}-musllinux_1_2_aarch64"
         ),
@@ -38,21 +36,14 @@ def _links(dest: Path, py: str) -> dict[str, str]:
         "other-python-1.0": write_wheel(
             dest, "vskip", "1.0", tag="cp30-cp30-manylinux_2_17_x86_64"
         ),
-        "glibc-2.0": write_wheel(
-            dest, "vskip", "2.0", tag=f"{py}-{py}-manylinux_2_17_x86_64"
-        ),
+        "glibc-2.0": write_wheel(dest, "vskip", "2.0", tag=f"{py}-{py}-manylinux_2_17_x86_64"),
     }
     return {key: path.name for key, path in files.items()}
 
 
 def _install(venv: Venv, links: Path, *flags: str) -> str:
     proc = venv.pip(
-        "install",
-        *flags,
-        "--dry-run",
-        "--no-index",
-        "--find-links",
-        str(links),
+        "install", *flags, "--dry-run", "--no-index", "--find-links", str(links),
         "vskip==1.0",
     )
     return proc.stdout + proc.stderr
@@ -71,14 +62,8 @@ def test_musl_verbose_explains_only_the_wheels_that_matter(
         if line.strip().startswith("Skipping vskip-")
     }
     assert explained == {names["glibc-1.0"], names["aarch64-1.0"]}, out
-    assert (
-        f"Skipping {names['glibc-1.0']}: manylinux_2_17 wheel is for glibc; this host uses musl"
-        in out
-    )
-    assert (
-        f"Skipping {names['aarch64-1.0']}: musllinux_1_2_aarch64 is for aarch64; this host is x86_64"
-        in out
-    )
+    assert f"Skipping {names['glibc-1.0']}: manylinux_2_17 wheel is for glibc; this host uses musl" in out
+    assert f"Skipping {names['aarch64-1.0']}: musllinux_1_2_aarch64 is for aarch64; this host is x86_64" in out
 
 
 @pytest.mark.musl
@@ -89,11 +74,7 @@ def test_musl_very_verbose_explains_every_skipped_wheel(
     out = _install(musl_fork_venv, tmp_path, "-vv")
     for key in ("glibc-1.0", "other-python-1.0", "glibc-2.0", "aarch64-1.0"):
         line = next(
-            (
-                ln
-                for ln in out.splitlines()
-                if "Skipping link:" in ln and names[key] in ln
-            ),
+            (ln for ln in out.splitlines() if "Skipping link:" in ln and names[key] in ln),
             None,
         )
         assert line is not None, (key, out)
@@ -117,16 +98,8 @@ def _binary_links(dest: Path) -> Path:
 def _download_for(venv: Venv, links: Path, dest: Path, *platforms: str) -> str:
     flags = [f"--platform={p}" for p in platforms]
     proc = venv.pip(
-        "download",
-        "--only-binary=:all:",
-        *flags,
-        "--no-index",
-        "--find-links",
-        str(links),
-        "-d",
-        str(dest),
-        "vskip",
-        check=False,
+        "download", "--only-binary=:all:", *flags, "--no-index", "--find-links",
+        str(links), "-d", str(dest), "vskip", check=False,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
@@ -136,9 +109,7 @@ def test_nothing_for_a_musl_platform_names_the_platforms(
     fork_venv: Venv, stock_venv: Venv, tmp_path: Path
 ) -> None:
     _binary_links(tmp_path / "links")
-    out = _download_for(
-        fork_venv, tmp_path / "links", tmp_path / "d", "x86_64_linux_musl"
-    )
+    out = _download_for(fork_venv, tmp_path / "links", tmp_path / "d", "x86_64_linux_musl")
     lines = out.splitlines()
     at = lines.index(
         "ERROR: Could not find a version that satisfies the requirement vskip "
@@ -151,9 +122,7 @@ def test_nothing_for_a_musl_platform_names_the_platforms(
     assert "HINT: PyPI does not accept x86_64_linux_musl wheels" in out
     assert "--platform musllinux_1_2_x86_64" in out
     # The expansion of a musllinux platform is what was looked for.
-    out = _download_for(
-        fork_venv, tmp_path / "links", tmp_path / "d", "musllinux_1_2_x86_64"
-    )
+    out = _download_for(fork_venv, tmp_path / "links", tmp_path / "d", "musllinux_1_2_x86_64")
     assert (
         "ERROR: Looked only for wheels with these platform tags (from --platform): "
         "musllinux_1_2_x86_64, musllinux_1_1_x86_64, musllinux_1_0_x86_64"
@@ -166,10 +135,6 @@ def test_nothing_for_another_platform_is_stock(
 ) -> None:
     """Not a musl platform: the error is stock pip's, line for line."""
     _binary_links(tmp_path / "links")
-    fork = _download_for(
-        fork_venv, tmp_path / "links", tmp_path / "d", "macosx_11_0_arm64"
-    )
-    stock = _download_for(
-        stock_venv, tmp_path / "links", tmp_path / "d", "macosx_11_0_arm64"
-    )
+    fork = _download_for(fork_venv, tmp_path / "links", tmp_path / "d", "macosx_11_0_arm64")
+    stock = _download_for(stock_venv, tmp_path / "links", tmp_path / "d", "macosx_11_0_arm64")
     assert fork == stock

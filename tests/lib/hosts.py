@@ -63,9 +63,7 @@ class HostSpec:
 
     @property
     def name(self) -> str:
-        return (
-            f"py{self.python_version.replace('.', '')}-musl{_release_text(self.musl)}"
-        )
+        return f"py{self.python_version.replace('.', '')}-musl{_release_text(self.musl)}"
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,9 @@ def test_data_file_covers_1_2_6() -> None:
     for arch, rows in table.items():
         new = {s for s, (first, _) in rows.releases.items() if first == (1, 2, 6)}
         assert new == {"renameat2", "posix_getdents", "__getauxval"}, arch
-        dropped = {s for s, (_, last) in rows.releases.items() if last == (1, 2, 5)}
+        dropped = {
+            s for s, (_, last) in rows.releases.items() if last == (1, 2, 5)
+        }
         assert not dropped, (arch, sorted(dropped)[:5])
 
 

@@ -341,8 +341,13 @@ def test_without_host_exports_the_table_decides() -> None:
     wheel = abi(member(undefined=frozenset({"statx", "qsort_r", "stat64"})))
     (problem,) = wheel_abi_problems(wheel, MUSL, None)
     assert problem.symbols == ("statx",)
-    assert wheel_abi_problems(wheel, MUSL._replace(version=(1, 2, 5)), None) == ()
-    assert wheel_abi_problems(wheel, MUSL._replace(version=None), None) == ()
+    assert (
+        wheel_abi_problems(wheel, MUSL._replace(version=(1, 2, 5)), None)
+        == ()
+    )
+    assert (
+        wheel_abi_problems(wheel, MUSL._replace(version=None), None) == ()
+    )
 
 
 def test_glibc_version_needs() -> None:
