@@ -18,7 +18,6 @@ exit; those of a refused wheel are removed at once.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import threading
 import zipfile
@@ -207,24 +206,21 @@ class SpooledMember:
         return getattr(self._archive, name)
 
 
-def reuse_inflated_members(save: Callable[[Any], None]) -> Callable[[Any], None]:
-    """Patch of ``ZipBackedFile.save``: a member the check inflated in full is
-    written from its copy; upstream does the rest (unlinking, modes)."""
-
-    @functools.wraps(save)
-    def wrapper(self: Any) -> None:
-        copy = None
-        if _REGISTRY.by_member:
-            copy = take_inflated(self._zip_file, self.src_record_path)
-        if copy is None:
-            save(self)
-            return
-        archive = self._zip_file
-        self._zip_file = SpooledMember(archive, self.src_record_path, copy)
-        try:
-            save(self)
-        finally:
-            self._zip_file = archive
-            _remove(copy)
-
-    return wrapper
+def save_from_copy(save: Callable[[Any], None], zip_backed_file: Any) -> None:
+    """Upstream's ``ZipBackedFile.save``, from the kept copy of its member
+    when there is one; upstream does everything else (unlinking, modes)."""
+    copy = None
+    if _REGISTRY.by_member:
+        copy = take_inflated(zip_backed_file._zip_file, zip_backed_file.src_record_path)
+    if copy is None:
+        save(zip_backed_file)
+        return
+    archive = zip_backed_file._zip_file
+    zip_backed_file._zip_file = SpooledMember(
+        archive, zip_backed_file.src_record_path, copy
+    )
+    try:
+        save(zip_backed_file)
+    finally:
+        zip_backed_file._zip_file = archive
+        _remove(copy)

@@ -197,7 +197,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         module="pip._internal.operations.install.wheel",
         anchor="ZipBackedFile.save",
-        wrapper="pip._internal.libc.inflated_members:reuse_inflated_members",
+        wrapper="pip._internal.libc.inflated_reuse:reuse_inflated_members",
         reason=(
             "Writes an ELF member that the check already inflated in full from "
             "that copy, so a wheel of large binaries is not inflated twice."
