@@ -315,6 +315,9 @@ def read_symbols(
     version_names = needs.by_index
     symbols: list[ElfSymbol] = []
     append = symbols.append
+    # The tuple constructor itself: a named tuple's own __new__ is a Python
+    # function, and this loop runs once per symbol.
+    make = tuple.__new__
     records = layout.sym_brief.iter_unpack(image.data[offset + entsize : offset + size])
     # Names by string-table offset: symbols may share one name, and a crafted
     # file must not turn a few KiB of strings into GiB of copies.
@@ -341,6 +344,9 @@ def read_symbols(
             if version_index > VER_NDX_GLOBAL:
                 version = version_names.get(version_index)
         append(
-            ElfSymbol(name, st_shndx != SHN_UNDEF, st_info >> 4, st_info & 0xF, version)
+            make(
+                ElfSymbol,
+                (name, st_shndx != SHN_UNDEF, st_info >> 4, st_info & 0xF, version),
+            )
         )
     return tuple(symbols)
