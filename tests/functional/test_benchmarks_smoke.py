@@ -34,7 +34,7 @@ TARGETED = (
     "musl: in-process get_supported() call alone fork/stock",
     "musl: processes spawned by the fork's get_supported()",
     "install fork/stock",
-    "check share of install",
+    "install peak RSS with check / with --skip-wheel-abi-check",
     "peak RSS fork/stock",
     "glibc: in-process (import + get_supported) fork/stock",
     "install with check / with --skip-wheel-abi-check",
