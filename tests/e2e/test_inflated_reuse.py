@@ -78,7 +78,8 @@ def test_install_writes_checked_members_from_their_copies(
 ) -> None:
     wheel = _wheel(tmp_path)
     reused = _install(musl_fork_venv, tmp_path / "reused", wheel)
-    assert KEPT.format(3) in reused, reused
+    # The large member only: small ones inflate again faster than a copy.
+    assert KEPT.format(1) in reused, reused
     upstream = _install(
         musl_fork_venv, tmp_path / "upstream", wheel, "--skip-wheel-abi-check"
     )

@@ -32,6 +32,8 @@ logger = getLogger(__name__)
 # Inflated bytes kept per wheel at most (the inspection budget's size): past
 # it the install inflates as usual.
 _WHEEL_ALLOWANCE: Final = 256 * 1024 * 1024
+# Smaller members inflate again faster than a copy is written, read and removed.
+_MIN_MEMBER: Final = 256 * 1024
 
 FileIdentity = tuple[int, int, int, int]
 
@@ -95,8 +97,10 @@ class MemberSpool:
         return cls(wheel_path, identity, directory)
 
     def sink(self, info: zipfile.ZipInfo) -> MemberSink | None:
-        """Where to write ``info``'s inflated bytes, or None (over the
+        """Where to write ``info``'s inflated bytes, or None (small, over the
         allowance, or already kept)."""
+        if info.file_size < _MIN_MEMBER:
+            return None
         with _REGISTRY.lock:
             if info.file_size > self._left or any(
                 name == info.filename for name, _kept in self._kept
