@@ -143,6 +143,17 @@ def test_loadable_names(name: str, expected: bool) -> None:
             },
             "glibc",
         ),
+        (
+            # Alpine's libgcc_s defines a GLIBC_2.0 node of its own; numpy's and
+            # cryptography's musllinux aarch64 wheels bundle it (found on the
+            # emulated aarch64 host): needing it says nothing about glibc.
+            {
+                "needed": ["libc.musl-aarch64.so.1", "libgcc_s-2d945d6c.so.1"],
+                "symbols": [SymbolSpec("__aarch64_cas4", defined=False)],
+                "version_needs": [("libgcc_s-2d945d6c.so.1", ["GLIBC_2.0"])],
+            },
+            "musl",
+        ),
         ({"needed": ["libfoo.so.1"]}, None),
         ({}, None),
     ],
@@ -150,6 +161,21 @@ def test_loadable_names(name: str, expected: bool) -> None:
 def test_libc_link_of(kwargs: dict[str, object], expected: str | None) -> None:
     elf = parse_elf(build_elf(**kwargs).data)  # type: ignore[arg-type]
     assert libc_link_of(elf)[0] == expected
+
+
+def test_only_glibc_files_give_a_glibc_version_need() -> None:
+    elf = parse_elf(
+        build_elf(
+            needed=["libc.musl-x86_64.so.1", "libgcc_s-2d945d6c.so.1"],
+            symbols=[SymbolSpec("_Unwind_Find_FDE", defined=False, version="GLIBC_2.0")],
+            version_needs=[("libgcc_s-2d945d6c.so.1", ["GLIBC_2.0"])],
+        ).data
+    )
+    found = elf_member_from("pkg/_ext.so", elf)
+    assert (found.libc, found.glibc_version) == ("musl", None)
+    assert wheel_abi_problems(
+        WheelAbi("w.whl", members=(found,)), MUSL, EXPORTS_123
+    ) == ()
 
 
 def test_glibc_version_names() -> None:

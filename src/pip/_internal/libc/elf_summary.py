@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -117,6 +117,15 @@ def _is_musl_loader(path: str) -> bool:
     return _MUSL_LOADER_NAME.fullmatch(posixpath.basename(path)) is not None
 
 
+def _glibc_versions_needed(elf: ElfFile) -> Iterator[str]:
+    """The version names ``elf`` needs from glibc's own files. Only those say
+    glibc: Alpine's libgcc_s, bundled in musllinux wheels, defines a
+    ``GLIBC_2.0`` version node of its own, which its users then need."""
+    for file, versions in elf.version_needs:
+        if file in _GLIBC_NEEDED or _is_glibc_loader(file):
+            yield from versions
+
+
 def libc_link_of(elf: ElfFile) -> tuple[LibcLink | None, str]:
     """The C library an ELF file links, and the evidence.
 
@@ -129,10 +138,9 @@ def libc_link_of(elf: ElfFile) -> tuple[LibcLink | None, str]:
             return "glibc", f"`{need}`"
     if elf.interpreter and _is_glibc_loader(elf.interpreter):
         return "glibc", f"interpreter `{elf.interpreter}`"
-    for _file, versions in elf.version_needs:
-        for version in versions:
-            if version.startswith("GLIBC_"):
-                return "glibc", f"`{version}` symbol versions"
+    for version in _glibc_versions_needed(elf):
+        if version.startswith("GLIBC_"):
+            return "glibc", f"`{version}` symbol versions"
     for need in needed:
         if need == "libc.so" or _MUSL_NEEDED.fullmatch(need):
             return "musl", f"`{need}`"
@@ -155,15 +163,14 @@ def _newest_glibc_need(elf: ElfFile) -> tuple[tuple[int, ...] | None, tuple[str,
     # checks each DT_VERNEED entry.
     newest: tuple[int, ...] | None = None
     newest_names: set[str] = set()
-    for _file, versions in elf.version_needs:
-        for name in versions:
-            version = glibc_version_of(name)
-            if version is None:
-                continue
-            if newest is None or version > newest:
-                newest, newest_names = version, {name}
-            elif version == newest:
-                newest_names.add(name)
+    for name in _glibc_versions_needed(elf):
+        version = glibc_version_of(name)
+        if version is None:
+            continue
+        if newest is None or version > newest:
+            newest, newest_names = version, {name}
+        elif version == newest:
+            newest_names.add(name)
     symbols = sorted(
         {s.name for s in elf.symbols if not s.defined and s.version in newest_names}
     )
