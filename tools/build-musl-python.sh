@@ -563,7 +563,15 @@ A64_PY=3.13
 A64_RELEASES=(1.2.3 1.2.5)
 declare -A A64_SUITE=([1.2.3]=bookworm [1.2.5]=trixie)
 A64_LOADER_NAME=ld-musl-aarch64.so.1
-A64_BUILD_PKGS=(gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross qemu-user patchelf)
+# Debian's cross compiler, but for its driver: gcc-12-aarch64-linux-gnu
+# conflicts with gcc-multilib (which the i686 tests need), so the driver's .deb
+# is unpacked into the cache (cross-gcc/<version>/), beside links to the
+# installed parts (cc1 from cpp-12-…, crt*.o and libgcc from libgcc-12-dev-…,
+# as/ld from binutils-…): the relocated driver finds them all relative to itself.
+A64_BUILD_PKGS=(binutils-aarch64-linux-gnu cpp-12-aarch64-linux-gnu libgcc-12-dev-arm64-cross
+                linux-libc-dev-arm64-cross qemu-user patchelf)
+A64_GCC_PKG=gcc-12-aarch64-linux-gnu
+A64_GCC_LIB=/usr/lib/gcc-cross/aarch64-linux-gnu/12
 
 a64_apt_opts() {  # a64_apt_opts <suite>: apt options for its arm64 binary index only
     local d=$CACHE/apt/$1-arm64
@@ -622,7 +630,8 @@ a64_paths() {
     deb=$(pick_version "${PY_SUITE[$A64_PY]}" "python$A64_PY") || return 1
     a64_version bookworm musl-dev || return 1
     devv=$A64V
-    key=$( { echo "python$A64_PY=$deb zlib=${VER[zlib]} musl-dev:arm64=$devv build=$glibc_prefix"
+    a64_cross_gcc_path || return 1
+    key=$( { echo "python$A64_PY=$deb zlib=${VER[zlib]} musl-dev:arm64=$devv build=$glibc_prefix gcc=$CROSS_GCC_VERSION"
              hash_files "$HELPERS/common.sh" "$HELPERS/aarch64.sh"; } | sha256sum | cut -c1-12)
     A64_PREFIX=$CACHE/aarch64-cpython-$UPVER-$key
     A64_PYBIN=$A64_PREFIX/bin/python$A64_PY
@@ -658,6 +667,39 @@ fetch_a64_musl() {  # fetch_a64_musl <release>: unpack that arm64 `musl`
     rm -rf "$A64_MUSL_DIR"; mv "$tmp" "$A64_MUSL_DIR"
     progress "aarch64 musl $rel" "unpack: $((SECONDS - t)) s"
 }
+# a64_cross_gcc: CROSS_GCC, the driver (of the installed cpp's version).
+a64_cross_gcc_path() {
+    local v
+    v=$(dpkg-query -W -f='${Version}' cpp-12-aarch64-linux-gnu 2>/dev/null) || return 1
+    [[ -n $v ]] || return 1
+    CROSS_GCC_VERSION=$v
+    CROSS_GCC_DIR=$CACHE/cross-gcc/${v//:/%}
+    CROSS_GCC=$CROSS_GCC_DIR/usr/bin/aarch64-linux-gnu-gcc-12
+}
+fetch_a64_cross_gcc() {
+    local t=$SECONDS tmp deb f lib
+    a64_cross_gcc_path || die "cpp-12-aarch64-linux-gnu is not installed"
+    [[ -f $CROSS_GCC_DIR/.pip-musl-complete ]] && return 0
+    apt_update bookworm
+    tmp=$CROSS_GCC_DIR.tmp.$$
+    rm -rf "$tmp"; mkdir -p "$tmp/deb"
+    apt_opts bookworm
+    ( cd "$tmp/deb" && apt-get "${APT_OPTS[@]}" -o APT::Sandbox::User=root \
+        download "$A64_GCC_PKG=$CROSS_GCC_VERSION" ) >>"$CACHE/logs/fetch.log" 2>&1 ||
+        die "apt-get download $A64_GCC_PKG=$CROSS_GCC_VERSION failed (see $CACHE/logs/fetch.log)"
+    deb=$(find "$tmp/deb" -name "${A64_GCC_PKG}_*.deb" | head -n1)
+    dpkg -x "$deb" "$tmp"
+    rm -rf "$tmp/deb" "$tmp/usr/share"
+    lib=$tmp$A64_GCC_LIB
+    [[ -x $lib/collect2 ]] || die "$deb has no $A64_GCC_LIB/collect2"
+    for f in "$A64_GCC_LIB"/*; do
+        [[ -e $lib/${f##*/} ]] || ln -s "$f" "$lib/"
+    done
+    ln -sfn /usr/aarch64-linux-gnu "$tmp/usr/aarch64-linux-gnu"
+    echo "$CROSS_GCC_VERSION" >"$tmp/.pip-musl-complete"
+    rm -rf "$CROSS_GCC_DIR"; mkdir -p "$(dirname "$CROSS_GCC_DIR")"; mv "$tmp" "$CROSS_GCC_DIR"
+    progress "aarch64 gcc" "unpack $A64_GCC_PKG $CROSS_GCC_VERSION: $((SECONDS - t)) s"
+}
 a64_host_path() { A64_HOST_PY=$(dirname "$A64_PYBIN")/python$A64_PY-musl-$1; }
 make_a64_host() {  # make_a64_host <release>
     local rel=$1 t=$SECONDS maps
@@ -684,6 +726,7 @@ build_a64() {
     resolve_deps || die "no source versions for ${DEP_PKGS[*]} in bookworm"
     fetch_pick bookworm zlib
     for rel in "${A64_RELEASES[@]}"; do fetch_a64_musl "$rel"; done
+    fetch_a64_cross_gcc
     a64_apt_update bookworm
     a64_paths || die "cannot name the aarch64 build (missing indexes?)"
     if ! [[ -f $A64_STAMP && -x $A64_PYBIN ]]; then
@@ -696,6 +739,7 @@ build_a64() {
             a64_paths
             progress "aarch64 $A64_PY" "download: $((SECONDS - t)) s"
             CACHE=$CACHE PREFIX=$A64_PREFIX PYVER=$A64_PY BUILD_PYTHON=$PY SRC_DESC=$A64_DESC \
+                CROSS_GCC=$CROSS_GCC \
                 bash "$HELPERS/aarch64.sh" "$devdeb" "$DEB" \
                 "$(orig_of "$(srcdir_of zlib "${VER[zlib]}")")" \
                 "$(orig_of "$(srcdir_of "python$A64_PY" "$A64_PYDEB")")"

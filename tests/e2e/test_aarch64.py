@@ -252,6 +252,7 @@ def _skip_lines(output: str) -> list[str]:
 
 
 def test_choice_matrix_on_aarch64(
+    *,
     aarch64_host: MuslHost,
     a64_venv: EmulatedVenv,
     matrix_wheels: dict[str, dict[str, Path]],
@@ -410,6 +411,7 @@ def _relr_members(wheel: Path, tmp: Path) -> list[str]:
 
 @pytest.mark.parametrize("real", REAL, ids=[r.name for r in REAL])
 def test_real_wheel_on_aarch64(
+    *,
     real: Real,
     aarch64_host: MuslHost,
     a64_venv: EmulatedVenv,

@@ -2,7 +2,7 @@
 # Cross-build a musl CPython for aarch64 (arm64) from Debian's upstream
 # tarballs, to run under qemu-user. Called by tools/build-musl-python.sh
 # --aarch64:
-#   CACHE=… PREFIX=… PYVER=3.13 BUILD_PYTHON=… SRC_DESC=… \
+#   CACHE=… PREFIX=… PYVER=3.13 BUILD_PYTHON=… CROSS_GCC=… SRC_DESC=… \
 #       aarch64.sh musl-dev_arm64.deb musl_arm64.deb zlib.orig.tar.xz python.orig.tar.xz
 #
 # Minimal on purpose (the CI budget): the only static dependency is zlib
@@ -12,7 +12,8 @@
 # and -O2 without -g (CPython's default OPT is -g -O3): the build's time is
 # the CI's.
 #
-# The toolchain is Debian's cross gcc (`gcc-aarch64-linux-gnu`) turned into a
+# The toolchain is Debian's cross gcc ($CROSS_GCC: gcc-12-aarch64-linux-gnu,
+# unpacked by the caller; its glibc default stays usable) turned into a
 # musl compiler the way musl-gcc turns gcc into one: a specs file, here the
 # arm64 `musl-dev` package's own musl-gcc.specs with its /usr paths pointed
 # at the package unpacked into $PREFIX/toolchain (headers, crt*.o, libc.a;
@@ -24,7 +25,7 @@
 # Output: $PREFIX (bin/python$PYVER, PT_INTERP /lib/ld-musl-aarch64.so.1, the
 # path on a real Alpine arm64 system); complete when .pip-musl-complete exists.
 set -euo pipefail
-: "${PREFIX:?}" "${PYVER:?}" "${BUILD_PYTHON:?}"
+: "${PREFIX:?}" "${PYVER:?}" "${BUILD_PYTHON:?}" "${CROSS_GCC:?}"
 TAG="aarch64 $PYVER"
 LOG=$CACHE/logs/$(basename "$PREFIX").log
 # shellcheck source=common.sh
@@ -37,7 +38,7 @@ LOADER=/lib/ld-musl-aarch64.so.1
 PY=$PREFIX/bin/python$PYVER
 note "cross-building musl CPython $PYVER for aarch64 into $PREFIX from $SRC_DESC"
 
-command -v "$GNU-gcc" >/dev/null || die "$GNU-gcc not found (apt-get install gcc-aarch64-linux-gnu)"
+[[ -x $CROSS_GCC ]] || die "no cross gcc at $CROSS_GCC"
 for d in linux asm asm-generic; do
     [[ -d $KHDR/$d ]] || die "arm64 kernel headers missing: $KHDR/$d (apt-get install linux-libc-dev-arm64-cross)"
 done
@@ -65,15 +66,20 @@ sed -e "s#/usr/include/$HOST#$INC#g" -e "s#/usr/lib/$HOST#$LIB#g" "$SPECS_IN" >"
 for d in linux asm asm-generic; do ln -s "$KHDR/$d" "$T/kinclude/$d"; done
 # The compiler wrapper; like the x86_64 one it prints nothing for
 # --print-multiarch (configure compares that with the musl triplet).
+# -mno-outline-atomics: Debian's (glibc) libgcc implements gcc's default
+# outline atomics with a constructor that calls glibc's __getauxval, which musl
+# exports only from 1.2.6; inline atomics (ARMv8.0) need no runtime support.
 cat >"$T/bin/$HOST-gcc" <<EOS
 #!/bin/sh
 # aarch64 musl compiler wrapper written by tools/musl-python/aarch64.sh
 for a in "\$@"; do
     case \$a in -print-multiarch|--print-multiarch) exit 0 ;; esac
 done
-exec $GNU-gcc -specs="$T/musl-gcc.specs" "\$@" -idirafter "$T/kinclude"
+exec $CROSS_GCC -specs="$T/musl-gcc.specs" -mno-outline-atomics "\$@" -idirafter "$T/kinclude"
 EOS
 chmod +x "$T/bin/$HOST-gcc"
+# The plain cross gcc (glibc), for tests that build glibc aarch64 files.
+ln -s "$CROSS_GCC" "$T/bin/$GNU-gcc"
 # binutils under the triplet configure asks for ($HOST-ar, -readelf, …).
 for tool in ar ranlib readelf strip nm objcopy objdump ld as; do
     ln -s "$(command -v "$GNU-$tool")" "$T/bin/$HOST-$tool"
@@ -105,6 +111,7 @@ cat >"$WORK/config.site" <<'EOS'
 ac_cv_file__dev_ptmx=yes
 ac_cv_file__dev_ptc=no
 ac_cv_buggy_getaddrinfo=no
+ac_cv_libatomic_needed=no
 EOS
 # Modules left out: their libraries are not built (see the header).
 na=(_tkinter _dbm _gdbm readline _curses _curses_panel nis _zstd
