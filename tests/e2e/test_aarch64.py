@@ -164,14 +164,12 @@ def test_debug_reports_aarch64_musl(aarch64_host: MuslHost, a64_venv: EmulatedVe
 # The choice matrix, built with the cross compiler
 # ---------------------------------------------------------------------------
 
-GLIBC_CC = "aarch64-linux-gnu-gcc"  # Debian's cross gcc with its own glibc
-
-
-def _musl_cc(host: MuslHost) -> str:
-    """The host's musl compiler: the wrapper its build left beside it (its
-    sysconfig ``CC``)."""
-    cc = host.interpreter.parent.parent / "toolchain" / "bin" / "aarch64-linux-musl-gcc"
-    assert cc.is_file(), f"{cc} is missing (tools/build-musl-python.sh --aarch64)"
+def _cross_cc(host: MuslHost, libc: str) -> str:
+    """A compiler the host's build left in its ``toolchain/bin``: the musl
+    wrapper (its sysconfig ``CC``) or Debian's cross gcc itself (glibc)."""
+    name = {"musl": "aarch64-linux-musl-gcc", "glibc": "aarch64-linux-gnu-gcc"}[libc]
+    cc = host.interpreter.parent.parent / "toolchain" / "bin" / name
+    assert cc.exists(), f"{cc} is missing (tools/build-musl-python.sh --aarch64)"
     return str(cc)
 
 
@@ -222,7 +220,11 @@ def matrix_wheels(
     tmp_path_factory: pytest.TempPathFactory, aarch64_host: MuslHost
 ) -> dict[str, dict[str, Path]]:
     """package -> variant -> wheel, compiled against the host's ``Python.h``."""
-    compilers = {"musl": _musl_cc(aarch64_host), "glibc": GLIBC_CC, "x86_64": "musl-gcc"}
+    compilers = {
+        "musl": _cross_cc(aarch64_host, "musl"),
+        "glibc": _cross_cc(aarch64_host, "glibc"),
+        "x86_64": "musl-gcc",
+    }
     tag = aarch64_host.cp_tag
     root = tmp_path_factory.mktemp("a64-matrix")
     out: dict[str, dict[str, Path]] = {}
