@@ -10,7 +10,10 @@ registration is needed; the kernel could not exec an aarch64 file itself.
 
 Emulation is ~10x slower than the x86_64 hosts, so this module is kept small:
 per host one venv (the fork bootstrapped from its own wheel), one ``pip debug``,
-one install of the whole choice matrix, and one install per real wheel.
+one install of the whole choice matrix, and one install per real wheel. Those
+installs are ``--no-compile``: byte-compiling every installed ``.py`` file (numpy
+has hundreds) is most of an emulated install's time and nothing this module
+checks; the one import after it compiles what it needs.
 
 What differs by host is derived from the host and the files: a real wheel with
 ``DT_RELR`` members (read from the wheel with ``readelf``) is refused before
@@ -112,16 +115,34 @@ def a64_venv(
     tmp_path_factory: pytest.TempPathFactory, aarch64_host: MuslHost, fork_wheel: Path
 ) -> EmulatedVenv:
     """The "Alpine arm64 user": a venv of the host's CPython, the fork
-    bootstrapped from its own wheel (``python pip.whl/pip install pip.whl``)."""
-    root = tmp_path_factory.mktemp(f"a64-venv-{aarch64_host.name}") / "v"
-    proc = subprocess.run(
-        [*aarch64_host.command, "-m", "venv", "--without-pip", str(root)],
-        capture_output=True, text=True, env=clean_env(), timeout=TIMEOUT, check=False,
-    )
-    assert proc.returncode == 0, output_of(proc)
+    bootstrapped from its own wheel (``python pip.whl/pip install pip.whl``).
+
+    Made once per host and run, even when xdist spreads the host's tests over
+    both workers (they share the run's base temp directory): the bootstrap is
+    the slowest emulated step. The tests only read it (installs go to
+    ``--target`` directories)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    root = base / f"a64-venv-{aarch64_host.name}"
     venv = EmulatedVenv(root, aarch64_host.emulator)
-    proc = venv.run(f"{fork_wheel}/pip", "install", "--quiet", "--no-index", fork_wheel)
-    assert proc.returncode == 0, output_of(proc)
+    with open(base / f".a64-venv-{aarch64_host.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (root / ".complete").exists():
+            return venv
+        shutil.rmtree(root, ignore_errors=True)
+        proc = subprocess.run(
+            [*aarch64_host.command, "-m", "venv", "--without-pip", str(root)],
+            capture_output=True, text=True, env=clean_env(), timeout=TIMEOUT,
+            check=False,
+        )
+        assert proc.returncode == 0, output_of(proc)
+        # Byte-compiled at install (the default): with PYTHONDONTWRITEBYTECODE
+        # set, as on this machine, every pip run would otherwise compile pip's
+        # modules again under emulation.
+        proc = venv.run(f"{fork_wheel}/pip", "install", "--quiet", "--no-index", fork_wheel)
+        assert proc.returncode == 0, output_of(proc)
+        (root / ".complete").touch()
     return venv
 
 
@@ -268,7 +289,7 @@ def test_choice_matrix_on_aarch64(
         local_index.upload_all(wheels.values())
     target = tmp_path / "target"
     proc = a64_venv.pip(
-        "install", "-v", "--no-cache-dir", "--index-url", local_index.url,
+        "install", "-v", "--no-cache-dir", "--no-compile", "--index-url", local_index.url,
         "--target", target, *MATRIX,
     )
     out = proc.stdout + proc.stderr
@@ -431,7 +452,7 @@ def test_real_wheel_on_aarch64(
 
     target = tmp_path / "target"
     proc = a64_venv.pip(
-        "install", "-v", "--no-cache-dir", "--index-url", real_a64_index.url,
+        "install", "-v", "--no-cache-dir", "--no-compile", "--index-url", real_a64_index.url,
         "--target", target, f"{real.name}=={real.version}",
     )
     out = proc.stdout + proc.stderr
