@@ -103,6 +103,34 @@ def musl_hosts(session: nox.Session) -> Path:
     return path
 
 
+# --- aarch64 under qemu-user (issue 16) -------------------------------------
+# One CPython 3.13 cross-built for arm64, on Debian's arm64 musl 1.2.3 and 1.2.5
+# (tools/build-musl-python.sh --aarch64; it builds the glibc 3.13 it needs).
+# Its tests (tests/e2e/test_aarch64.py) run in `tests` (and so in `ci`);
+# `nox -s aarch64` runs only them.
+
+
+def aarch64_hosts(session: nox.Session) -> Path:
+    """Build the aarch64 hosts; their list, in a file."""
+    lines = _build(session, "--aarch64").strip()
+    path = ROOT / "build" / "aarch64-hosts.tsv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(lines + "\n")
+    for line in lines.splitlines():
+        session.log("aarch64 host: " + line.replace("\t", "  "))
+    return path
+
+
+@nox.session(python="3.11")
+def aarch64(session: nox.Session) -> None:
+    """Only the aarch64 tests (qemu-user), on both aarch64 hosts."""
+    setup_system(session)
+    run_pytest(session, *XDIST, "tests/e2e/test_aarch64.py")
+
+
+# --- end aarch64 --------------------------------------------------------------
+
+
 def glibc_python(session: nox.Session, version: str) -> str:
     return _build(session, "--glibc", "--python", version).strip().splitlines()[-1]
 
@@ -134,6 +162,7 @@ def run_pytest(session: nox.Session, *default_args: str) -> None:
         **test_env(wheel),
         "PIP_MUSL_HOSTS_FILE": str(hosts),
         "PIP_MUSL_PYTHON": musl_python(session),
+        "PIP_MUSL_AARCH64_HOSTS_FILE": str(aarch64_hosts(session)),
     }
     args = session.posargs or list(default_args)
     session.run("python", "-m", "pytest", *args, env=env)

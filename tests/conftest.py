@@ -118,3 +118,26 @@ def musl_stock_venv(
     return make_venv(
         tmp_path_factory.mktemp("musl-stock-venv") / "v", musl_python, stock_wheel
     )
+
+
+# --------------------------------------------------------------------------
+# aarch64 (tests/e2e/test_aarch64.py): the emulated part's time, for .ci/run
+# --------------------------------------------------------------------------
+
+_AARCH64_SECONDS: list[float] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # With xdist the controller sees every worker's reports too.
+    if "test_aarch64.py::" in report.nodeid:
+        _AARCH64_SECONDS.append(report.duration)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the summed durations (setup, call, teardown) of the aarch64 tests
+    to build/aarch64-tests.seconds; .ci/run prints it in its stage summary."""
+    if hasattr(session.config, "workerinput") or not _AARCH64_SECONDS:
+        return
+    out = ROOT / "build" / "aarch64-tests.seconds"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"{sum(_AARCH64_SECONDS):.0f}\n")

@@ -26,6 +26,14 @@
 #                                    a glibc CPython (plain gcc) from the same
 #                                    Debian sources; last line is its path
 #   tools/build-musl-python.sh --print-glibc [--python 3.13]
+#   tools/build-musl-python.sh --aarch64    cross-build the aarch64 musl CPython
+#                                           3.13 (needs the glibc 3.13, which it
+#                                           builds) and make its hosts, run
+#                                           under qemu-aarch64; print
+#                                           "name<TAB>X.Y<TAB>musl<TAB>path<TAB>loader<TAB>syslibs<TAB>aarch64<TAB>qemu"
+#                                           (the --hosts columns plus arch and
+#                                           the emulator to run it with)
+#   tools/build-musl-python.sh --print-aarch64   those lines if built, else exit 1
 #
 #   PY=$(bash tools/build-musl-python.sh | tail -n1)
 #
@@ -59,6 +67,10 @@
 #                                   only when .pip-musl-complete exists
 #   glibc-cpython-<version>-<key>/  the glibc interpreter
 #   musl/<deb version>/             an unpacked `musl` .deb (1.2.5, 1.2.6)
+#   aarch64-cpython-<version>-<key>/  the aarch64 musl interpreter, with its
+#                                   cross toolchain (toolchain/)
+#   musl-arm64/<deb version>/       an unpacked arm64 `musl` .deb (1.2.3, 1.2.5)
+#   apt/<suite>-arm64/, debs-arm64/ arm64 package indexes and .debs
 #   logs/                           build logs
 # Keys hash the Debian source versions and the stage's own script
 # (tools/musl-python/*.sh), so changing a stage rebuilds only what depends on
@@ -98,6 +110,8 @@ while (($#)); do
         --print-hosts) mode=print-hosts ;;
         --glibc) mode=glibc ;;
         --print-glibc) mode=print-glibc ;;
+        --aarch64) mode=aarch64 ;;
+        --print-aarch64) mode=print-aarch64 ;;
         --python)
             (($# >= 2)) || die "--python needs a version (${PY_VERSIONS[*]})"
             pyver=$2; shift ;;
@@ -539,6 +553,218 @@ host_lines() {  # needs every PY and LOADER resolved
     done
 }
 
+# --------------------------------------------------------------- aarch64 ---
+# One aarch64 musl CPython (3.13, trixie's source), cross-built with Debian's
+# gcc-aarch64-linux-gnu against bookworm's arm64 musl-dev 1.2.3 (see
+# tools/musl-python/aarch64.sh), and one host per arm64 musl release: a copy
+# whose PT_INTERP names that release's loader (Debian's arm64 `musl`, unpacked
+# into musl-arm64/), run as `qemu-aarch64 <python>` (no binfmt_misc needed).
+A64_PY=3.13
+A64_RELEASES=(1.2.3 1.2.5)
+declare -A A64_SUITE=([1.2.3]=bookworm [1.2.5]=trixie)
+A64_LOADER_NAME=ld-musl-aarch64.so.1
+# Debian's cross compiler, but for its driver: gcc-12-aarch64-linux-gnu
+# conflicts with gcc-multilib (which the i686 tests need), so the driver's .deb
+# is unpacked into the cache (cross-gcc/<version>/), beside links to the
+# installed parts (cc1 from cpp-12-…, crt*.o and libgcc from libgcc-12-dev-…,
+# as/ld from binutils-…): the relocated driver finds them all relative to itself.
+A64_BUILD_PKGS=(binutils-aarch64-linux-gnu cpp-12-aarch64-linux-gnu libgcc-12-dev-arm64-cross
+                linux-libc-dev-arm64-cross qemu-user patchelf)
+A64_GCC_PKG=gcc-12-aarch64-linux-gnu
+A64_GCC_LIB=/usr/lib/gcc-cross/aarch64-linux-gnu/12
+
+a64_apt_opts() {  # a64_apt_opts <suite>: apt options for its arm64 binary index only
+    local d=$CACHE/apt/$1-arm64
+    APT_OPTS=(-o "Dir::Etc::sourcelist=$d/sources.list" -o Dir::Etc::sourceparts=/dev/null
+              -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache"
+              -o APT::Architecture=arm64 -o "APT::Architectures::=arm64"
+              -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+}
+a64_apt_update() {
+    local suite=$1 d=$CACHE/apt/$1-arm64 t=$SECONDS
+    if [[ -f $d/.updated && -z ${PIP_MUSL_APT_REFRESH:-} && -z $(find "$d/.updated" -mtime +30) ]]; then
+        return 0
+    fi
+    mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+    echo "deb [arch=arm64 signed-by=$KEYRING] $DEBIAN_MIRROR $suite main" >"$d/sources.list"
+    a64_apt_opts "$suite"
+    apt-get "${APT_OPTS[@]}" -qq update >>"$CACHE/logs/apt-$suite-arm64.log" 2>&1 ||
+        die "apt-get update for $suite (arm64) failed (see $CACHE/logs/apt-$suite-arm64.log)"
+    rm -rf "$d/versions"
+    touch "$d/.updated"
+    progress apt "$suite arm64 index: $((SECONDS - t)) s"
+}
+# a64_version <suite> <pkg>: A64V, the newest arm64 version (remembered in
+# apt/<suite>-arm64/versions/ until the next update; no network).
+a64_version() {
+    local suite=$1 pkg=$2 d=$CACHE/apt/$1-arm64
+    A64V=
+    [[ -f $d/.updated ]] || return 1
+    if [[ -f $d/versions/$pkg ]]; then A64V=$(<"$d/versions/$pkg"); return 0; fi
+    a64_apt_opts "$suite"
+    A64V=$(apt-cache "${APT_OPTS[@]}" show "$pkg" 2>/dev/null | sed -n 's/^Version: //p' |
+           sort_versions | head -n1)
+    [[ -n $A64V ]] || return 1
+    mkdir -p "$d/versions"
+    echo "$A64V" >"$d/versions/$pkg"
+}
+a64_deb() {  # a64_deb <suite> <pkg>: DEB, the downloaded .deb of a64_version
+    local suite=$1 pkg=$2 dir=$CACHE/debs-arm64
+    a64_version "$suite" "$pkg" || die "apt knows no arm64 $pkg in $suite"
+    DEB=$(compgen -G "$dir/${pkg}_${A64V//:/%3a}_arm64.deb" | head -n1 || true)
+    [[ -n $DEB ]] && return 0
+    mkdir -p "$dir"
+    a64_apt_opts "$suite"
+    ( cd "$dir" && apt-get "${APT_OPTS[@]}" -qq download "$pkg=$A64V" ) \
+        >>"$CACHE/logs/fetch.log" 2>&1 || die "apt-get download $pkg=$A64V (arm64, $suite) failed"
+    DEB=$(compgen -G "$dir/${pkg}_*_arm64.deb" | grep -F "_${A64V#*:}_" | head -n1 || true)
+    [[ -n $DEB ]] || die "no $pkg arm64 .deb in $dir after download"
+}
+# a64_paths: A64_PREFIX, A64_PYBIN, A64_STAMP (needs the bookworm and trixie
+# source indexes, the arm64 indexes and the glibc CPython 3.13's path).
+a64_paths() {
+    local deb glibc_prefix devv key
+    locate_python glibc "$A64_PY" || return 1
+    glibc_prefix=$PREFIX
+    resolve_deps || return 1
+    deb=$(pick_version "${PY_SUITE[$A64_PY]}" "python$A64_PY") || return 1
+    a64_version bookworm musl-dev || return 1
+    devv=$A64V
+    a64_cross_gcc_path || return 1
+    key=$( { echo "python$A64_PY=$deb zlib=${VER[zlib]} musl-dev:arm64=$devv build=$glibc_prefix gcc=$CROSS_GCC_VERSION"
+             hash_files "$HELPERS/common.sh" "$HELPERS/aarch64.sh"; } | sha256sum | cut -c1-12)
+    A64_PREFIX=$CACHE/aarch64-cpython-$UPVER-$key
+    A64_PYBIN=$A64_PREFIX/bin/python$A64_PY
+    A64_STAMP=$A64_PREFIX/.pip-musl-complete
+    A64_PYDEB=$deb
+    A64_DESC="python$A64_PY=$deb (${PY_SUITE[$A64_PY]}); zlib=${VER[zlib]}, musl-dev:arm64=$devv (bookworm)"
+}
+a64_loader() {  # a64_loader <release>: A64_LOADER, A64_MUSL_DIR (no network)
+    local suite=${A64_SUITE[$1]}
+    a64_version "$suite" musl || return 1
+    A64_MUSL_DIR=$CACHE/musl-arm64/${A64V//:/%}
+    A64_LOADER=$A64_MUSL_DIR/lib/$A64_LOADER_NAME
+}
+fetch_a64_musl() {  # fetch_a64_musl <release>: unpack that arm64 `musl`
+    local rel=$1 suite=${A64_SUITE[$1]} t=$SECONDS tmp so banner
+    a64_apt_update "$suite"
+    a64_loader "$rel" || die "apt knows no arm64 musl in $suite"
+    [[ ${A64V%%-*} == "$rel" ]] || die "$suite's arm64 musl is $A64V, expected release $rel"
+    [[ -f $A64_MUSL_DIR/.pip-musl-complete ]] && return 0
+    a64_deb "$suite" musl
+    tmp=$A64_MUSL_DIR.tmp.$$
+    rm -rf "$tmp"; mkdir -p "$tmp"
+    dpkg -x "$DEB" "$tmp"
+    # bookworm ships lib/aarch64-linux-musl/libc.so, trixie usr/lib/…: one
+    # loader path, relative, for both.
+    so=$(cd "$tmp" && find . -path '*/aarch64-linux-musl/libc.so' -type f | head -n1)
+    [[ -n $so ]] || die "$DEB has no aarch64-linux-musl/libc.so"
+    mkdir -p "$tmp/lib"
+    ln -sfn "../${so#./}" "$tmp/lib/$A64_LOADER_NAME"
+    banner=$(qemu-aarch64 "$tmp/lib/$A64_LOADER_NAME" 2>&1 || true)
+    grep -q "^Version $rel\$" <<<"$banner" || die "qemu-aarch64 $DEB's loader says: $banner (expected $rel)"
+    echo "$A64V" >"$tmp/.pip-musl-complete"
+    rm -rf "$A64_MUSL_DIR"; mv "$tmp" "$A64_MUSL_DIR"
+    progress "aarch64 musl $rel" "unpack: $((SECONDS - t)) s"
+}
+# a64_cross_gcc: CROSS_GCC, the driver (of the installed cpp's version).
+a64_cross_gcc_path() {
+    local v
+    v=$(dpkg-query -W -f='${Version}' cpp-12-aarch64-linux-gnu 2>/dev/null) || return 1
+    [[ -n $v ]] || return 1
+    CROSS_GCC_VERSION=$v
+    CROSS_GCC_DIR=$CACHE/cross-gcc/${v//:/%}
+    CROSS_GCC=$CROSS_GCC_DIR/usr/bin/aarch64-linux-gnu-gcc-12
+}
+fetch_a64_cross_gcc() {
+    local t=$SECONDS tmp deb f lib
+    a64_cross_gcc_path || die "cpp-12-aarch64-linux-gnu is not installed"
+    [[ -f $CROSS_GCC_DIR/.pip-musl-complete ]] && return 0
+    apt_update bookworm
+    tmp=$CROSS_GCC_DIR.tmp.$$
+    rm -rf "$tmp"; mkdir -p "$tmp/deb"
+    apt_opts bookworm
+    ( cd "$tmp/deb" && apt-get "${APT_OPTS[@]}" -o APT::Sandbox::User=root \
+        download "$A64_GCC_PKG=$CROSS_GCC_VERSION" ) >>"$CACHE/logs/fetch.log" 2>&1 ||
+        die "apt-get download $A64_GCC_PKG=$CROSS_GCC_VERSION failed (see $CACHE/logs/fetch.log)"
+    deb=$(find "$tmp/deb" -name "${A64_GCC_PKG}_*.deb" | head -n1)
+    dpkg -x "$deb" "$tmp"
+    rm -rf "$tmp/deb" "$tmp/usr/share"
+    lib=$tmp$A64_GCC_LIB
+    [[ -x $lib/collect2 ]] || die "$deb has no $A64_GCC_LIB/collect2"
+    for f in "$A64_GCC_LIB"/*; do
+        [[ -e $lib/${f##*/} ]] || ln -s "$f" "$lib/"
+    done
+    ln -sfn /usr/aarch64-linux-gnu "$tmp/usr/aarch64-linux-gnu"
+    echo "$CROSS_GCC_VERSION" >"$tmp/.pip-musl-complete"
+    rm -rf "$CROSS_GCC_DIR"; mkdir -p "$(dirname "$CROSS_GCC_DIR")"; mv "$tmp" "$CROSS_GCC_DIR"
+    progress "aarch64 gcc" "unpack $A64_GCC_PKG $CROSS_GCC_VERSION: $((SECONDS - t)) s"
+}
+a64_host_path() { A64_HOST_PY=$(dirname "$A64_PYBIN")/python$A64_PY-musl-$1; }
+make_a64_host() {  # make_a64_host <release>
+    local rel=$1 t=$SECONDS maps
+    a64_loader "$rel"
+    a64_host_path "$rel"
+    [[ -x $A64_HOST_PY && $(patchelf --print-interpreter "$A64_HOST_PY" 2>/dev/null) == "$A64_LOADER" ]] &&
+        return 0
+    cp "$A64_PYBIN" "$A64_HOST_PY.tmp.$$"
+    patchelf --set-interpreter "$A64_LOADER" "$A64_HOST_PY.tmp.$$"
+    # It runs on that release, and imports what pip needs.
+    maps=$(qemu-aarch64 "$A64_HOST_PY.tmp.$$" -c "import zlib, hashlib, json, socket, zipfile, pyexpat, _decimal
+print(open('/proc/self/maps').read())" 2>&1) ||
+        die "qemu-aarch64 $A64_HOST_PY does not run: $(head -n5 <<<"$maps")"
+    grep -qF "$(readlink -f "$A64_LOADER")" <<<"$maps" ||
+        die "$A64_HOST_PY does not run on $(readlink -f "$A64_LOADER")"
+    mv "$A64_HOST_PY.tmp.$$" "$A64_HOST_PY"
+    progress "aarch64 $A64_PY musl $rel" "patchelf + check: $((SECONDS - t)) s"
+}
+build_a64() {
+    local rel t devdeb
+    need_system_pkgs "${A64_BUILD_PKGS[@]}"
+    build_python glibc "$A64_PY"
+    apt_update bookworm
+    resolve_deps || die "no source versions for ${DEP_PKGS[*]} in bookworm"
+    fetch_pick bookworm zlib
+    for rel in "${A64_RELEASES[@]}"; do fetch_a64_musl "$rel"; done
+    fetch_a64_cross_gcc
+    a64_apt_update bookworm
+    a64_paths || die "cannot name the aarch64 build (missing indexes?)"
+    if ! [[ -f $A64_STAMP && -x $A64_PYBIN ]]; then
+        lock aarch64-cpython
+        if ! [[ -f $A64_STAMP && -x $A64_PYBIN ]]; then
+            t=$SECONDS
+            a64_deb bookworm musl-dev; devdeb=$DEB
+            a64_deb bookworm musl
+            fetch_pick "${PY_SUITE[$A64_PY]}" "python$A64_PY"
+            a64_paths
+            progress "aarch64 $A64_PY" "download: $((SECONDS - t)) s"
+            CACHE=$CACHE PREFIX=$A64_PREFIX PYVER=$A64_PY BUILD_PYTHON=$PY SRC_DESC=$A64_DESC \
+                CROSS_GCC=$CROSS_GCC \
+                bash "$HELPERS/aarch64.sh" "$devdeb" "$DEB" \
+                "$(orig_of "$(srcdir_of zlib "${VER[zlib]}")")" \
+                "$(orig_of "$(srcdir_of "python$A64_PY" "$A64_PYDEB")")"
+        fi
+    fi
+    [[ -f $A64_STAMP ]] || die "the aarch64 build left no $A64_STAMP"
+    for rel in "${A64_RELEASES[@]}"; do make_a64_host "$rel"; done
+}
+a64_host_lines() {
+    local rel qemu
+    qemu=$(command -v qemu-aarch64) || return 1
+    apt_ready bookworm && apt_ready "${PY_SUITE[$A64_PY]}" || return 1
+    a64_paths || return 1
+    [[ -f $A64_STAMP && -x $A64_PYBIN ]] || return 1
+    for rel in "${A64_RELEASES[@]}"; do
+        a64_loader "$rel" || return 1
+        [[ -f $A64_MUSL_DIR/.pip-musl-complete ]] || return 1
+        a64_host_path "$rel"
+        [[ -x $A64_HOST_PY && $(patchelf --print-interpreter "$A64_HOST_PY" 2>/dev/null) == "$A64_LOADER" ]] ||
+            return 1
+        printf 'py%s-musl%s-aarch64\t%s\t%s\t%s\t%s\t%s\taarch64\t%s\n' "${A64_PY/./}" "$rel" \
+            "$A64_PY" "$rel" "$A64_HOST_PY" "$A64_LOADER" "$A64_PREFIX/syslibs" "$qemu"
+    done
+}
+
 # ------------------------------------------------------------------ main ---
 
 case $mode in
@@ -571,6 +797,12 @@ case $mode in
         for v in "${PY_VERSIONS[@]}"; do
             build_python musl "$v"; printf '%s\t%s\n' "$v" "$PY"
         done ;;
+    print-aarch64)
+        out=$(a64_host_lines) || { say "the aarch64 hosts are not built (run --aarch64)"; exit 1; }
+        echo "$out"; exit 0 ;;
+    aarch64)
+        if out=$(a64_host_lines 2>/dev/null); then echo "$out"; exit 0; fi
+        build_a64; a64_host_lines || die "aarch64 hosts incomplete after building them" ;;
     hosts)
         if out=$(host_lines 2>/dev/null); then echo "$out"; exit 0; fi
         for rel in "${MUSL_RELEASES[@]}"; do fetch_musl "$rel"; done

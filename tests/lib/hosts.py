@@ -26,6 +26,13 @@ the CI machine for sid's python3.14: every orig tarball answers 404) cannot be
 built; the build script names it in the host list (``#unavailable``) and its
 hosts are not collected. ``tests/e2e/test_hosts.py`` checks that nothing else
 is missing.
+
+The aarch64 hosts (:data:`AARCH64_HOSTS`, ``build-musl-python.sh --aarch64``)
+are one CPython 3.13 cross-built for arm64 and run under ``qemu-aarch64`` on
+Debian's arm64 musl 1.2.3 and 1.2.5 loaders: :attr:`MuslHost.command` is how to
+start one. Emulation is ~10x slower, so they are not in :data:`HOSTS` (nor in
+``every_musl_host``): ``tests/e2e/test_aarch64.py`` parametrizes its own
+``aarch64_host`` fixture over them.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,10 +67,14 @@ class HostSpec:
 
     python_version: str  #: ``"3.13"``
     musl: MuslRelease  #: ``(1, 2, 5)``
+    #: The interpreter's machine (``uname -m`` spelling); keyword-only, so the
+    #: positional fields of :class:`MuslHost` stay where they were.
+    arch: str = field(default="x86_64", kw_only=True)
 
     @property
     def name(self) -> str:
-        return f"py{self.python_version.replace('.', '')}-musl{_release_text(self.musl)}"
+        base = f"py{self.python_version.replace('.', '')}-musl{_release_text(self.musl)}"
+        return base if self.arch == "x86_64" else f"{base}-{self.arch}"
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,14 @@ class MuslHost(HostSpec):
     #: Shared libraries an Alpine base image has (``libz.so.1``), built with
     #: musl-gcc: what a musllinux wheel may expect from the system.
     system_libs: Path = Path()
+    #: What runs a foreign-architecture interpreter (``("/usr/bin/qemu-aarch64",)``);
+    #: empty for the native hosts.
+    emulator: tuple[str, ...] = field(default=(), kw_only=True)
+
+    @property
+    def command(self) -> list[str]:
+        """The argv prefix that starts this host's interpreter."""
+        return [*self.emulator, str(self.interpreter)]
 
     @property
     def musl_text(self) -> str:
@@ -85,7 +104,7 @@ class MuslHost(HostSpec):
     @property
     def host_text(self) -> str:
         """The fork's host description: ``musl 1.2.5 (x86_64)``."""
-        return f"{self.musl_text} (x86_64)"
+        return f"{self.musl_text} ({self.arch})"
 
     @property
     def cp_tag(self) -> str:
@@ -94,7 +113,8 @@ class MuslHost(HostSpec):
 
     @property
     def ext_suffix(self) -> str:
-        return f".cpython-{self.python_version.replace('.', '')}-x86_64-linux-musl.so"
+        minor = self.python_version.replace(".", "")
+        return f".cpython-{minor}-{self.arch}-linux-musl.so"
 
     @property
     def loads_statx(self) -> bool:
@@ -208,4 +228,66 @@ def resolve(spec: HostSpec) -> MuslHost:
         raise LookupError(f"host {spec.name} is not in the host list")
     if not host.interpreter.exists():
         raise LookupError(f"host {spec.name}: {host.interpreter} does not exist")
+    return host
+
+
+# ---------------------------------------------------------------------------
+# aarch64 under qemu-user
+# ---------------------------------------------------------------------------
+
+#: The aarch64 hosts: CPython 3.13 on arm64 musl 1.2.3 (bookworm) and 1.2.5 (trixie).
+AARCH64_HOSTS: tuple[HostSpec, ...] = tuple(
+    HostSpec("3.13", musl, arch="aarch64") for musl in ((1, 2, 3), (1, 2, 5))
+)
+#: Set by nox: a file with the lines of ``build-musl-python.sh --print-aarch64``.
+AARCH64_HOSTS_FILE_ENV = "PIP_MUSL_AARCH64_HOSTS_FILE"
+
+
+def _aarch64_lines() -> str:
+    path = os.environ.get(AARCH64_HOSTS_FILE_ENV)
+    if path and Path(path).is_file():
+        return Path(path).read_text()
+    proc = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--print-aarch64"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise LookupError(
+            "the aarch64 hosts are not built: run `bash tools/build-musl-python.sh "
+            f"--aarch64` (.ci/run and nox -s aarch64 do)\n{proc.stderr.strip()}"
+        )
+    return proc.stdout
+
+
+@functools.cache
+def load_aarch64_hosts() -> dict[str, MuslHost]:
+    """The built aarch64 hosts by name (``LookupError`` when not built).
+
+    Lines: the ``--hosts`` columns, then the machine and the emulator."""
+    out: dict[str, MuslHost] = {}
+    for line in _aarch64_lines().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, py, musl, interpreter, loader, syslibs, arch, emulator = line.split("\t")
+        major, minor, patch = (int(x) for x in musl.split("."))
+        host = MuslHost(
+            py, (major, minor, patch), Path(interpreter), loader, Path(syslibs),
+            arch=arch, emulator=(emulator,),
+        )
+        if host.name != name:
+            raise LookupError(f"host line {line!r}: name does not match {host.name}")
+        out[name] = host
+    return out
+
+
+def resolve_aarch64(spec: HostSpec) -> MuslHost:
+    """The built aarch64 host for ``spec`` (``LookupError`` saying what is missing)."""
+    host = load_aarch64_hosts().get(spec.name)
+    if host is None:
+        raise LookupError(f"host {spec.name} is not in the aarch64 host list")
+    for path in (host.interpreter, Path(host.loader), Path(host.emulator[0])):
+        if not path.exists():
+            raise LookupError(f"host {spec.name}: {path} does not exist")
     return host
