@@ -46,7 +46,7 @@ def read_ahead_workers(compressed_bytes: int) -> int:
 
 class ReadAhead:
     """Members of one archive read in worker threads, each on a budget of its
-    own, ahead of the order they are asked for in.
+    own, largest first, ahead of the order they are asked for in.
 
     The scan takes each result in order and keeps it only when the wheel's
     budget had :attr:`Budget.needed` left (else it reads the member again on
@@ -66,15 +66,20 @@ class ReadAhead:
         from concurrent.futures import ThreadPoolExecutor
 
         self._archive = archive
-        self._infos = infos
         self._limits = limits
         self._spool = spool
         # ZipFile counts its open members without a lock of its own.
         self._open_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pip-wheel-check")
-        self._futures: dict[int, Future[tuple[MemberOutcome, Budget]]] = {}
-        self._submitted = 0
-        self._depth = 2 * workers
+        # Largest first: the big bundled library (numpy's and scipy's OpenBLAS
+        # is a third of the wheel) must not be the one left running alone at
+        # the end. What is read does not depend on when; only its order of use.
+        self._futures: dict[int, Future[tuple[MemberOutcome, Budget]]] = {
+            index: self._pool.submit(self._read, infos[index])
+            for index in sorted(
+                range(len(infos)), key=lambda i: infos[i].compress_size, reverse=True
+            )
+        }
 
     def open_member(self, info: zipfile.ZipInfo) -> AbstractContextManager[IO[bytes]]:
         """``archive.open(info)``, safe beside the worker threads."""
@@ -83,12 +88,6 @@ class ReadAhead:
     def result(self, index: int) -> tuple[MemberOutcome, Budget]:
         """The outcome of ``infos[index]`` and the budget it used; raises what
         reading it raised."""
-        while self._submitted < len(self._infos) and (
-            self._submitted <= index + self._depth
-        ):
-            info = self._infos[self._submitted]
-            self._futures[self._submitted] = self._pool.submit(self._read, info)
-            self._submitted += 1
         return self._futures.pop(index).result()
 
     def close(self) -> None:
