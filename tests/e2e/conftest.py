@@ -13,6 +13,7 @@ No fixture here imports ``pip._internal``: pip only ever runs in subprocesses
 from __future__ import annotations
 
 import subprocess
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,6 +291,27 @@ def dt_needed(path: Path) -> list[str]:
         for line in out.splitlines()
         if "(NEEDED)" in line
     ]
+
+
+def relr_members(wheel: Path, tmp: Path) -> list[str]:
+    """Members of ``wheel`` that are ELF files with a ``DT_RELR`` table, read
+    with binutils' ``readelf`` (an oracle independent of the fork's reader)."""
+    found = []
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            if ".so" not in info.filename.rsplit("/", 1)[-1]:
+                continue
+            data = zf.read(info)
+            if not data.startswith(b"\x7fELF"):
+                continue
+            path = tmp / "member.so"
+            path.write_bytes(data)
+            dyn = subprocess.run(
+                ["readelf", "-d", str(path)], capture_output=True, text=True, check=True
+            ).stdout
+            if "(RELR)" in dyn:
+                found.append(info.filename)
+    return found
 
 
 def output_of(proc: subprocess.CompletedProcess[str]) -> str:

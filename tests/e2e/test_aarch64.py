@@ -29,13 +29,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import relr_members
 from tests.lib import hosts as hosts_lib
 from tests.lib.hosts import MuslHost
 from tests.lib.index import LocalIndex, cache_dir, pip_env
@@ -415,23 +415,6 @@ def real_a64_index(
         index.stop()
 
 
-def _relr_members(wheel: Path, tmp: Path) -> list[str]:
-    """Members of ``wheel`` that are ELF files with a ``DT_RELR`` table."""
-    found = []
-    with zipfile.ZipFile(wheel) as zf:
-        for info in zf.infolist():
-            if ".so" not in info.filename.rsplit("/", 1)[-1]:
-                continue
-            data = zf.read(info)
-            if not data.startswith(b"\x7fELF"):
-                continue
-            path = tmp / "member.so"
-            path.write_bytes(data)
-            if "(RELR)" in _readelf(path, "-d"):
-                found.append(info.filename)
-    return found
-
-
 @pytest.mark.parametrize("real", REAL, ids=[r.name for r in REAL])
 def test_real_wheel_on_aarch64(
     *,
@@ -446,7 +429,7 @@ def test_real_wheel_on_aarch64(
     refused (exit 1, naming the wheel, the host's musl and DT_RELR) when a
     wheel it needs has DT_RELR members and the host's musl is older than 1.2.4."""
     wheel = real_a64_wheels[real.name]
-    relr = {n: _relr_members(real_a64_wheels[n], tmp_path) for n in (real.name, *real.deps)}
+    relr = {n: relr_members(real_a64_wheels[n], tmp_path) for n in (real.name, *real.deps)}
     refused = {n for n, members in relr.items() if members}
     works = aarch64_host.loads_relr or not refused
 

@@ -32,14 +32,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Imported, _per_python, output_of
+from tests.e2e.conftest import Imported, _per_python, output_of, relr_members
 from tests.lib.hosts import OLD_MUSL, PRIMARY, MuslHost
 from tests.lib.index import LocalIndex, cache_dir, pip_env
 from tests.lib.venvs import Venv, clean_env
@@ -273,26 +272,6 @@ def real_index(
     return real_indexes[tag]
 
 
-def _relr_members(wheel: Path, tmp: Path) -> list[str]:
-    """Members of ``wheel`` that are ELF files with a ``DT_RELR`` table (readelf)."""
-    found = []
-    with zipfile.ZipFile(wheel) as zf:
-        for info in zf.infolist():
-            if ".so" not in info.filename.rsplit("/", 1)[-1]:
-                continue
-            data = zf.read(info)
-            if not data.startswith(b"\x7fELF"):
-                continue
-            path = tmp / "member.so"
-            path.write_bytes(data)
-            dyn = subprocess.run(
-                ["readelf", "-d", str(path)], capture_output=True, text=True, check=True
-            ).stdout
-            if "(RELR)" in dyn:
-                found.append(info.filename)
-    return found
-
-
 def _host_env(host: MuslHost, **extra: str) -> dict[str, str]:
     """A clean environment with the host's system libraries on the loader's
     path: an Alpine base image has ``libz.so.1`` in ``/lib``, and musllinux
@@ -331,7 +310,7 @@ def test_real_wheel(
     tmp_path: Path,
 ) -> None:
     wheel = real_wheels[real.name]
-    relr = _relr_members(wheel, tmp_path)
+    relr = relr_members(wheel, tmp_path)
     assert bool(relr) == real.relr, (
         f"{wheel.name}: DT_RELR members {relr}, but the table says relr={real.relr}"
     )

@@ -185,22 +185,28 @@ def selected_hosts(every: bool) -> list[HostSpec]:
     return hosts if every else [PRIMARY]
 
 
-def _host_lines() -> str:
-    path = os.environ.get(HOSTS_FILE_ENV)
+def _built_host_lines(file_env: str, mode: str, what: str, runner: str) -> str:
+    """The host lines nox wrote to ``$file_env``, else those the build script
+    prints in ``--print-<mode>`` (``LookupError`` when they are not built)."""
+    path = os.environ.get(file_env)
     if path and Path(path).is_file():
         return Path(path).read_text()
     proc = subprocess.run(
-        ["bash", str(BUILD_SCRIPT), "--print-hosts"],
+        ["bash", str(BUILD_SCRIPT), f"--print-{mode}"],
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
         raise LookupError(
-            "the musl hosts are not built: run `bash tools/build-musl-python.sh "
-            f"--hosts` (nox -s tests does)\n{proc.stderr.strip()}"
+            f"the {what} are not built: run `bash tools/build-musl-python.sh "
+            f"--{mode}` ({runner} does)\n{proc.stderr.strip()}"
         )
     return proc.stdout
+
+
+def _host_lines() -> str:
+    return _built_host_lines(HOSTS_FILE_ENV, "hosts", "musl hosts", "nox -s tests")
 
 
 @functools.cache
@@ -244,21 +250,9 @@ AARCH64_HOSTS_FILE_ENV = "PIP_MUSL_AARCH64_HOSTS_FILE"
 
 
 def _aarch64_lines() -> str:
-    path = os.environ.get(AARCH64_HOSTS_FILE_ENV)
-    if path and Path(path).is_file():
-        return Path(path).read_text()
-    proc = subprocess.run(
-        ["bash", str(BUILD_SCRIPT), "--print-aarch64"],
-        capture_output=True,
-        text=True,
-        check=False,
+    return _built_host_lines(
+        AARCH64_HOSTS_FILE_ENV, "aarch64", "aarch64 hosts", "nox -s aarch64"
     )
-    if proc.returncode != 0:
-        raise LookupError(
-            "the aarch64 hosts are not built: run `bash tools/build-musl-python.sh "
-            f"--aarch64` (.ci/run and nox -s aarch64 do)\n{proc.stderr.strip()}"
-        )
-    return proc.stdout
 
 
 @functools.cache

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from pip._internal.libc import elf
+from pip._internal.libc import elf, elf_format
 from pip._internal.libc.elf import (
     ElfError,
     ElfFile,
@@ -545,7 +545,7 @@ def test_hostile_image_is_rejected_fast(
 
 
 def test_string_longer_than_the_cap_is_rejected() -> None:
-    long_name = "x" * (elf.MAX_STRING_LENGTH + 10)
+    long_name = "x" * (elf_format.MAX_STRING_LENGTH + 10)
     image = full_image(needed=(long_name,))
     assert_rejected(image.data, "not NUL-terminated within 4096 bytes")
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pip._internal.libc import elf
+from pip._internal.libc import elf, elf_format, elf_ident
 from pip._internal.libc.elf import ElfError, ElfFile, ElfTruncatedError, parse_elf
 from pip._internal.libc.musl_version import musl_version_from_image
 from tests.lib import loaders
@@ -57,7 +57,7 @@ def _hot_ranges(
     parsed = parse_elf(data)
     ranges = [(0, 64)]
     for seg in parsed.segments:
-        if seg.type in (elf.PT_DYNAMIC, elf.PT_INTERP):
+        if seg.type in (elf_format.PT_DYNAMIC, elf_ident.PT_INTERP):
             ranges.append((seg.offset, min(seg.offset + seg.filesz, len(data))))
     phoff = 64 if parsed.elf_class == 64 else 52
     phsize = 56 if parsed.elf_class == 64 else 32

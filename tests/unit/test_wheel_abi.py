@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pip._internal.libc.elf import ET_DYN, ET_EXEC, ET_REL, parse_elf
+from pip._internal.libc.elf import parse_elf
+from pip._internal.libc.elf_format import ET_DYN, ET_EXEC, ET_REL
 from pip._internal.libc.elf_summary import glibc_version_of
 from pip._internal.libc.host import HostLibc
 from pip._internal.libc.linkage import reachable

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from pip._internal.libc.elf import DT_RELR, ET_DYN, ET_EXEC, STB_WEAK, ElfFile
+from pip._internal.libc.elf import ElfFile
+from pip._internal.libc.elf_format import DT_RELR, ET_DYN, ET_EXEC, STB_WEAK
 
 LibcLink = Literal["musl", "glibc"]
 FoundBy = Literal["name", "content"]

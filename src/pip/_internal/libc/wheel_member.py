@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Final
 
 from pip._internal.libc.elf import (
-    PT_DYNAMIC,
     ElfError,
     ElfFile,
     ElfSegment,
     ElfTruncatedError,
     parse_elf,
 )
+from pip._internal.libc.elf_format import PT_DYNAMIC
 from pip._internal.libc.elf_ident import ELF_MAGIC, PF_X, PT_INTERP, PT_LOAD
 from pip._internal.libc.inspection_limits import InspectionLimits, MiB
 
