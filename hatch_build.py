@@ -25,6 +25,7 @@ import re
 import runpy
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -197,8 +198,8 @@ def lay_overlay(root: Path, stage: Path) -> list[str]:
     return laid
 
 
-def _anchor_end_line(tree: ast.Module, anchor: str) -> tuple[int, int]:
-    """Return (last line of the anchor's definition, its column) or raise."""
+def _anchor_node(tree: ast.Module, anchor: str) -> ast.stmt:
+    """Return the anchor's one definition or raise."""
     *owners, name = anchor.split(".")
     body: list[ast.stmt] = tree.body
     for owner in owners:
@@ -217,24 +218,51 @@ def _anchor_end_line(tree: ast.Module, anchor: str) -> tuple[int, int]:
                 matches.append(node)
     if len(matches) != 1:
         raise LookupError(f"{name!r} is defined {len(matches)} times")
-    node = matches[0]
-    assert node.end_lineno is not None
-    return node.end_lineno, node.col_offset
+    return matches[0]
 
 
-def apply_patch_point(source: str, anchor: str, wrapper: str, index: int) -> str:
+def _literal_value(node: ast.stmt) -> object:
+    value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+    if value is None:
+        raise LookupError("it is not an assignment, so it has no value at build time")
+    try:
+        return ast.literal_eval(value)
+    except ValueError:
+        raise LookupError("its value is not a literal") from None
+
+
+def apply_patch_point(
+    source: str,
+    anchor: str,
+    wrapper: str,
+    index: int,
+    build_time_wrapper: Callable[[object], object] | None = None,
+) -> str:
+    """Insert ``anchor = wrapper(anchor)`` after the anchor's definition; with
+    ``build_time_wrapper``, the value that call returns now instead (the anchor
+    must be a literal constant)."""
     tree = ast.parse(source)
-    end_line, column = _anchor_end_line(tree, anchor)
+    node = _anchor_node(tree, anchor)
+    assert node.end_lineno is not None
+    end_line, column = node.end_lineno, node.col_offset
     wrapper_module, _, wrapper_name = wrapper.partition(":")
     alias = f"_pip_musl_patch_{index}"
     name = anchor.rsplit(".", 1)[-1]
     indent = " " * column
-    inserted = [
-        f"{indent}# musl build patch point: {anchor} = {wrapper}({anchor})\n",
-        f"{indent}from {wrapper_module} import {wrapper_name} as {alias}\n",
-        f"{indent}{name} = {alias}({name})\n",
-        f"{indent}del {alias}\n",
-    ]
+    if build_time_wrapper is not None:
+        value = build_time_wrapper(_literal_value(node))
+        inserted = [
+            f"{indent}# musl build patch point: {anchor} = {wrapper}({anchor}),"
+            " applied when this wheel was built\n",
+            f"{indent}{name} = {value!r}\n",
+        ]
+    else:
+        inserted = [
+            f"{indent}# musl build patch point: {anchor} = {wrapper}({anchor})\n",
+            f"{indent}from {wrapper_module} import {wrapper_name} as {alias}\n",
+            f"{indent}{name} = {alias}({name})\n",
+            f"{indent}del {alias}\n",
+        ]
     lines = source.splitlines(keepends=True)
     return "".join(lines[:end_line] + inserted + lines[end_line:])
 
@@ -266,8 +294,16 @@ def apply_patch_points(root: Path, stage: Path) -> list[str]:
                 f"{point.module} does not exist (did upstream move it?)"
             )
         source = module_file.read_text(encoding="utf-8")
+        build_time_wrapper = None
+        if point.at_build:
+            # The overlay's wrapper module, run on its own: it imports nothing
+            # of pip (the build environment has no pip of ours).
+            wrapper_name = point.wrapper.partition(":")[2]
+            build_time_wrapper = runpy.run_path(str(wrapper_file))[wrapper_name]
         try:
-            patched = apply_patch_point(source, point.anchor, point.wrapper, index)
+            patched = apply_patch_point(
+                source, point.anchor, point.wrapper, index, build_time_wrapper
+            )
         except LookupError as exc:
             raise BuildError(
                 f"patch point anchor {point.module}.{point.anchor} not usable in "

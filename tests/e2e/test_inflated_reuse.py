@@ -11,15 +11,18 @@ is found by the check, before anything is installed.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import output_of
 from tests.lib.elfbuild import compile_so, write_wheel
-from tests.lib.venvs import Venv
+from tests.lib.venvs import Venv, clean_env
 
 pytestmark = pytest.mark.musl
 
@@ -55,10 +58,15 @@ def _wheel(tmp_path: Path, *, compiler: str = "musl-gcc", stored: bool = False) 
     )
 
 
-def _install(venv: Venv, target: Path, wheel: Path, *args: str) -> str:
+def _install(
+    venv: Venv, target: Path, wheel: Path, *args: str, tmpdir: Path | None = None
+) -> str:
+    # --prefix, not --target: pip installs straight to the destination (with
+    # --target it installs into its temporary directory, then moves the tree).
+    env = clean_env(TMPDIR=str(tmpdir)) if tmpdir is not None else None
     proc = venv.pip(
         "install", "-vv", "--no-cache-dir", "--no-deps", "--no-compile",
-        "--target", str(target), *args, str(wheel), check=False,
+        "--prefix", str(target), *args, str(wheel), check=False, env=env,
     )  # fmt: skip
     assert proc.returncode == 0, output_of(proc)
     return proc.stdout + proc.stderr
@@ -73,11 +81,41 @@ def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
     return found
 
 
+#: pip's temporary directory on the destination's filesystem (the copy is
+#: renamed into place) or on another one (tmpfs: the copy is written out).
+PLACEMENTS = {
+    "same-filesystem": "moved into place",
+    "other-filesystem": "copied from another filesystem",
+}
+
+
+@pytest.fixture(params=sorted(PLACEMENTS))
+def pip_tmpdir(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """pip's TMPDIR for the install, on the test directory's filesystem or not."""
+    if request.param == "same-filesystem":
+        yield tmp_path / "pip-tmp"
+        return
+    assert os.stat("/dev/shm").st_dev != os.stat(tmp_path).st_dev, (
+        "/dev/shm must be another filesystem than the test's directory"
+    )
+    path = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def test_install_writes_checked_members_from_their_copies(
-    tmp_path: Path, musl_fork_venv: Venv
+    tmp_path: Path, musl_fork_venv: Venv, pip_tmpdir: Path
 ) -> None:
     wheel = _wheel(tmp_path)
-    reused = _install(musl_fork_venv, tmp_path / "reused", wheel)
+    tmpdir = pip_tmpdir
+    tmpdir.mkdir(exist_ok=True)
+    placement = "same-filesystem" if tmpdir.is_relative_to(tmp_path) else "other-filesystem"
+    reused = _install(musl_fork_venv, tmp_path / "reused", wheel, tmpdir=tmpdir)
+    assert f"Wheel ABI check: the inflated members are {PLACEMENTS[placement]}" in (
+        reused
+    ), reused
     # The large member only: small ones inflate again faster than a copy.
     assert KEPT.format(1) in reused, reused
     upstream = _install(
@@ -86,17 +124,21 @@ def test_install_writes_checked_members_from_their_copies(
     assert "inflated members" not in upstream
     got, want = _tree(tmp_path / "reused"), _tree(tmp_path / "upstream")
     assert got == want
+    (big_path,) = [name for name in got if name.endswith("/reuseprobe/_big.so")]
+    site = big_path.removesuffix("reuseprobe/_big.so")
     with zipfile.ZipFile(wheel) as archive:
-        assert got["reuseprobe/_big.so"][0] == archive.read("reuseprobe/_big.so")
+        big = archive.read("reuseprobe/_big.so")
+        assert got[site + "reuseprobe/_big.so"][0] == big
     # The executable bit comes from the archive, as upstream sets it.
-    assert got["reuseprobe.libs/libtool-0123abcd.so"][1] & 0o111
-    assert not got["reuseprobe/_small.so"][1] & 0o111
+    assert got[site + "reuseprobe.libs/libtool-0123abcd.so"][1] & 0o111
+    assert not got[site + "reuseprobe/_small.so"][1] & 0o111
     # The copies are gone once installed.
     temp_dirs = [line for line in reused.splitlines() if "wheel-abi-inflated" in line]
     assert temp_dirs, reused
     for line in temp_dirs:
         path = line.split()[-1].rstrip(".")
         assert not os.path.exists(path), f"{path} left behind"
+    assert not any(tmpdir.iterdir()), sorted(tmpdir.iterdir())
 
 
 @pytest.mark.parametrize("command", ["dry-run", "download"])

@@ -300,6 +300,29 @@ def test_build_fails_naming_a_missing_anchor(tmp_path: Path, build_venv: Venv) -
     )
 
 
+
+def test_build_fails_when_a_build_time_anchor_is_not_a_literal(
+    tmp_path: Path, build_venv: Venv
+) -> None:
+    project = _copy_project(tmp_path)
+    table = project / "src/pip/_internal/libc/patch_points.py"
+    text = table.read_text()
+    marked = text.replace(
+        'wrapper="pip._internal.libc.patches:silence_self_version_check",',
+        'wrapper="pip._internal.libc.patches:silence_self_version_check",\n'
+        "        at_build=True,",
+    )
+    assert marked != text
+    table.write_text(marked)
+    proc = _build(build_venv, project, tmp_path / "out")
+    assert proc.returncode != 0
+    assert (
+        "patch point anchor pip._internal.self_outdated_check."
+        "pip_self_version_check_fetch not usable in upstream pip: it is not an "
+        "assignment" in proc.stdout + proc.stderr
+    )
+
+
 def test_unchanged_project_builds_in_the_same_setup(
     tmp_path: Path, build_venv: Venv
 ) -> None:

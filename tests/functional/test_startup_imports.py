@@ -37,7 +37,6 @@ print(json.dumps({"modules": sorted(set(sys.modules) - before), "compiled": comp
 
 FORK_MODULES = {
     "pip._internal.libc",
-    "pip._internal.libc.fork",
     "pip._internal.libc.patches",
     "pip._internal.libc.host",
     "pip._internal.libc.elf_ident",
@@ -77,3 +76,23 @@ def test_musl_start_up_adds_only_fork_modules(
     musl_fork_venv: Venv, musl_stock_venv: Venv
 ) -> None:
     _compare(musl_fork_venv, musl_stock_venv, FORK_MODULES | MUSL_ONLY)
+
+
+IMPORT_PIP = """
+import json, sys
+before = set(sys.modules)
+import pip
+print(json.dumps({"modules": sorted(set(sys.modules) - before), "version": pip.__version__}))
+"""
+
+
+def test_import_pip_loads_what_stock_loads(fork_venv: Venv, stock_venv: Venv) -> None:
+    # Tools read pip.__version__ with a bare `import pip`: the fork's version is
+    # written in at build time, so that import loads no more than upstream's
+    # (a wrapper imported at run time would pull in all of pip._internal).
+    ours, theirs = (
+        json.loads(venv.run("-c", IMPORT_PIP).stdout.strip().splitlines()[-1])
+        for venv in (fork_venv, stock_venv)
+    )
+    assert ours["modules"] == theirs["modules"]
+    assert ours["version"].startswith(theirs["version"] + "+musl.")

@@ -70,10 +70,10 @@ from pip._internal.libc.elf_image import (
     unpack,
     unpack_array,
 )
+from pip._internal.libc.elf_symbols import NO_SYMBOLS, SymbolTable, read_symbols
 from pip._internal.libc.elf_tables import (
     VersionNeeds,
     read_string_table,
-    read_symbols,
     read_version_needs,
 )
 
@@ -86,6 +86,7 @@ __all__ = [
     "ElfSegment",
     "ElfSymbol",
     "ElfTruncatedError",
+    "SymbolTable",
     "machine_name",
     "parse_elf",
     "read_elf",
@@ -309,7 +310,9 @@ def _parse(
         soname=soname,
         rpath=split_paths(dyn.rpath, "DT_RPATH"),
         runpath=split_paths(dyn.runpath, "DT_RUNPATH"),
-        symbols=read_symbols(image, header, dyn, strings, needs) if symbols else (),
+        symbols=(
+            read_symbols(image, header, dyn, strings, needs) if symbols else NO_SYMBOLS
+        ),
         version_needs=needs.files,
     )
 

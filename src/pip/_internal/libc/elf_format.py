@@ -6,8 +6,8 @@ Data only; :mod:`pip._internal.libc.elf` reads files with it.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Final, NamedTuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from pip._internal.libc.elf_ident import (
     ELFCLASS32,
@@ -15,6 +15,9 @@ from pip._internal.libc.elf_ident import (
     ELFDATA2LSB,
     ELFDATA2MSB,
 )
+
+if TYPE_CHECKING:
+    from pip._internal.libc.elf_symbols import SymbolTable
 
 # -- limits -----------------------------------------------------------------
 
@@ -148,6 +151,12 @@ _MACHINE_NAMES: Final[dict[int, str]] = {
 }
 
 
+def _no_symbols() -> SymbolTable:
+    from pip._internal.libc.elf_symbols import NO_SYMBOLS
+
+    return NO_SYMBOLS
+
+
 @dataclass(frozen=True, slots=True)
 class ElfFile:
     """What the dynamic loader would learn from an ELF file."""
@@ -162,7 +171,7 @@ class ElfFile:
     soname: str | None = None
     rpath: tuple[str, ...] = ()
     runpath: tuple[str, ...] = ()
-    symbols: tuple[ElfSymbol, ...] = ()
+    symbols: SymbolTable = field(default_factory=_no_symbols)
     version_needs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     segments: tuple[ElfSegment, ...] = ()
     #: The d_tag values present in the dynamic section (e.g. DT_RELR, which
@@ -172,16 +181,12 @@ class ElfFile:
     @property
     def undefined_symbols(self) -> frozenset[str]:
         """Names this file expects another object to provide (weak ones too)."""
-        return frozenset(s.name for s in self.symbols if not s.defined and s.name)
+        return frozenset(self.symbols.undefined_names())
 
     @property
     def defined_symbols(self) -> frozenset[str]:
         """Names this file exports: defined, non-local symbols."""
-        return frozenset(
-            s.name
-            for s in self.symbols
-            if s.defined and s.name and s.binding != STB_LOCAL
-        )
+        return self.symbols.exported_names()
 
     @property
     def machine_name(self) -> str:

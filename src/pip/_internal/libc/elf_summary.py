@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from pip._internal.libc.elf import ElfFile
-from pip._internal.libc.elf_format import DT_RELR, ET_DYN, ET_EXEC, STB_WEAK
+from pip._internal.libc.elf_format import DT_RELR, ET_DYN, ET_EXEC
 
 LibcLink = Literal["musl", "glibc"]
 FoundBy = Literal["name", "content"]
@@ -172,22 +172,15 @@ def _newest_glibc_need(elf: ElfFile) -> tuple[tuple[int, ...] | None, tuple[str,
             newest, newest_names = version, {name}
         elif version == newest:
             newest_names.add(name)
-    symbols = sorted(
-        {s.name for s in elf.symbols if not s.defined and s.version in newest_names}
-    )
-    return newest, tuple(symbols)
+    return newest, tuple(sorted(elf.symbols.undefined_needing(newest_names)))
 
 
 def elf_member_from(name: str, elf: ElfFile, found_by: FoundBy = "name") -> ElfMember:
     """An :class:`ElfMember` from a parsed ELF file (pure)."""
     libc, evidence = libc_link_of(elf)
     glibc_version, glibc_symbols = _newest_glibc_need(elf)
-    undefined = {s.name for s in elf.symbols if not s.defined and s.name}
-    weak = {
-        s.name
-        for s in elf.symbols
-        if not s.defined and s.name and s.binding == STB_WEAK
-    }
+    undefined = elf.symbols.undefined_names()
+    weak = elf.symbols.weak_undefined_names()
     return ElfMember(
         name=name,
         arch=elf.machine_name,

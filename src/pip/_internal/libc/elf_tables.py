@@ -1,4 +1,4 @@
-"""The tables the dynamic section points at: strings, symbol counts, symbols."""
+"""The tables the dynamic section points at: strings, symbol counts, versions."""
 
 from __future__ import annotations
 
@@ -11,22 +11,16 @@ from pip._internal.libc.elf_format import (
     DT_HASH,
     DT_STRSZ,
     DT_STRTAB,
-    DT_SYMENT,
-    DT_SYMTAB,
     DT_VERNEED,
     DT_VERNEEDNUM,
-    DT_VERSYM,
     MAX_SECTION_HEADERS,
     MAX_STRING_LENGTH,
     MAX_SYMBOLS,
     MAX_VERSION_NAMES,
     MAX_VERSION_NEEDS,
-    SHN_UNDEF,
     SHT_DYNSYM,
-    VER_NDX_GLOBAL,
     VERSYM_HIDDEN,
     WIDE_HASH_MACHINES,
-    ElfSymbol,
 )
 from pip._internal.libc.elf_ident import (
     ElfError,
@@ -201,7 +195,7 @@ def _count_from_sections(
     return None
 
 
-def _symbol_count(image: Image, header: Header, dyn: Dynamic, symtab: int) -> int:
+def symbol_count(image: Image, header: Header, dyn: Dynamic, symtab: int) -> int:
     hash_address = dyn.values.get(DT_HASH)
     if hash_address is not None:
         return _count_from_sysv_hash(image, header, hash_address)
@@ -269,84 +263,3 @@ def read_version_needs(
             break
         address += next_entry
     return VersionNeeds(tuple(files), by_index)
-
-
-def _read_versym(image: Image, dyn: Dynamic, count: int) -> tuple[int, ...] | None:
-    address = dyn.values.get(DT_VERSYM)
-    if address is None or count == 0:
-        return None
-    offset = address_to_offset(image, address, 2 * count, "DT_VERSYM")
-    versions: tuple[int, ...] = struct.unpack_from(
-        f"{image.layout.prefix}{count}H", image.data, offset
-    )
-    return versions
-
-
-# -- symbols -------------------------------------------------------------------
-
-
-def read_symbols(
-    image: Image,
-    header: Header,
-    dyn: Dynamic,
-    strings: StringTable | None,
-    needs: VersionNeeds,
-) -> tuple[ElfSymbol, ...]:
-    symtab = dyn.values.get(DT_SYMTAB)
-    if symtab is None:
-        return ()
-    if strings is None:
-        raise ElfError("DT_SYMTAB without DT_STRTAB")
-    layout = image.layout
-    entsize = dyn.values.get(DT_SYMENT, layout.sym.size)
-    if entsize != layout.sym.size:
-        raise ElfError(f"DT_SYMENT {entsize} is not {layout.sym.size}")
-    count = _symbol_count(image, header, dyn, symtab)
-    if count <= 1:
-        return ()
-    size = count * entsize
-    offset = address_to_offset(image, symtab, size, "dynamic symbols")
-    versions = _read_versym(image, dyn, count)
-    # This loop is the hot path (thousands of symbols per library): it uses
-    # the name/info/shndx-only struct and looks names up inline.
-    table = strings.data
-    table_size = len(table)
-    find = table.find
-    version_names = needs.by_index
-    symbols: list[ElfSymbol] = []
-    append = symbols.append
-    # The tuple constructor itself: a named tuple's own __new__ is a Python
-    # function, and this loop runs once per symbol.
-    make = tuple.__new__
-    records = layout.sym_brief.iter_unpack(image.data[offset + entsize : offset + size])
-    # Names by string-table offset: symbols may share one name, and a crafted
-    # file must not turn a few KiB of strings into GiB of copies.
-    names: dict[int, str] = {0: ""}
-    for index, (st_name, st_info, st_shndx) in enumerate(records, start=1):
-        name = names.get(st_name)
-        if name is None:
-            if st_name >= table_size:
-                raise ElfError(
-                    f"symbol {index} name offset {st_name:#x} is outside the "
-                    f"string table ({table_size:#x} bytes)"
-                )
-            end = find(b"\0", st_name, st_name + MAX_STRING_LENGTH + 1)
-            if end < 0:
-                raise ElfError(
-                    f"symbol {index} name is not NUL-terminated within "
-                    f"{MAX_STRING_LENGTH} bytes"
-                )
-            name = table[st_name:end].decode("utf-8", "surrogateescape")
-            names[st_name] = name
-        version = None
-        if st_shndx == SHN_UNDEF and versions is not None:
-            version_index = versions[index] & ~VERSYM_HIDDEN
-            if version_index > VER_NDX_GLOBAL:
-                version = version_names.get(version_index)
-        append(
-            make(
-                ElfSymbol,
-                (name, st_shndx != SHN_UNDEF, st_info >> 4, st_info & 0xF, version),
-            )
-        )
-    return tuple(symbols)

@@ -5,9 +5,9 @@ Deciding whether a wheel loads means inflating nearly all of each ELF member
 the same members again to write them out, so on a wheel of large binaries the
 check used to cost as much as that part of the install. Instead, while it reads
 a local wheel for an install, the check writes each ELF member it inflates in
-full to pip's temporary directory, and the install copies those files instead
-of inflating the members (patch point ``ZipBackedFile.save``: upstream writes
-the file as always, from a plain file rather than the archive).
+full to pip's temporary directory, and the install moves those files into
+place (or, from another filesystem, copies them) instead of inflating the
+members again (patch point ``ZipBackedFile.save``).
 
 A copy is used only for the very file it was made from (same path, device,
 inode, size and modification time) and only when read to its end, where
@@ -18,6 +18,7 @@ exit; those of a refused wheel are removed at once.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
 import zipfile
@@ -60,6 +61,8 @@ class _Registry:
     #: Member name -> its kept copies (of any wheel).
     by_member: dict[str, list[_Kept]] = field(default_factory=dict)
     serial: int = 0
+    #: How copies reach their destination, once said.
+    install_note: str | None = None
 
 
 _REGISTRY = _Registry()
@@ -212,12 +215,15 @@ class SpooledMember:
 
 def save_from_copy(save: Callable[[Any], None], zip_backed_file: Any) -> None:
     """Upstream's ``ZipBackedFile.save``, from the kept copy of its member
-    when there is one; upstream does everything else (unlinking, modes)."""
+    when there is one: moved into place when on the same filesystem, else
+    written by upstream (which does everything else: unlinking, modes)."""
     copy = None
     if _REGISTRY.by_member:
         copy = take_inflated(zip_backed_file._zip_file, zip_backed_file.src_record_path)
     if copy is None:
         save(zip_backed_file)
+        return
+    if _move_into_place(zip_backed_file, copy):
         return
     archive = zip_backed_file._zip_file
     zip_backed_file._zip_file = SpooledMember(
@@ -228,3 +234,39 @@ def save_from_copy(save: Callable[[Any], None], zip_backed_file: Any) -> None:
     finally:
         zip_backed_file._zip_file = archive
         _remove(copy)
+
+
+def _move_into_place(zip_backed_file: Any, copy: str) -> bool:
+    """Rename ``copy`` to the file's destination, leaving what upstream's save
+    would: the member's bytes, the mode ``open()`` gives a new file (the copy
+    was made the same way, by the same process), the archive's executable
+    bit, and a new inode (a process that maps the old file keeps it, as after
+    upstream's unlink). False, with nothing changed, when it cannot be done:
+    another filesystem, or a symbolic link at the destination (upstream
+    writes through a dangling one)."""
+    from pip._internal.utils.unpacking import (
+        set_extracted_file_to_default_mode_plus_executable,
+        zip_item_is_executable,
+    )
+
+    dest = zip_backed_file.dest_path
+    if os.path.islink(dest):
+        return False
+    try:
+        os.replace(copy, dest)
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            _note_how_copies_are_installed("copied from another filesystem")
+        return False
+    _note_how_copies_are_installed("moved into place")
+    zip_backed_file.written = True
+    if zip_item_is_executable(zip_backed_file._getinfo()):
+        set_extracted_file_to_default_mode_plus_executable(dest)
+    return True
+
+
+def _note_how_copies_are_installed(how: str) -> None:
+    # Once per process: the same filesystems answer the same for every member.
+    if _REGISTRY.install_note is None:
+        _REGISTRY.install_note = how
+        logger.debug("Wheel ABI check: the inflated members are %s", how)
