@@ -495,7 +495,7 @@ def case_tags(cfg: Config, env: Env) -> Section:
         "`compatibility_tags` and around the `get_supported()` call, printed by the "
         "child. Nothing is subtracted.",
     )
-    repeat, warmup = cfg.reps(20), cfg.warm(2)
+    repeat, warmup = cfg.reps(40), cfg.warm(2)
     for interp, fork, stock in (
         ("musl", env.musl_fork, env.musl_stock),
         ("glibc", env.host_fork, env.host_stock),
@@ -1056,7 +1056,7 @@ def case_check(cfg: Config, env: Env) -> Section:
 
         return run
 
-    ireps, iwarm = cfg.reps(5), cfg.warm(1)
+    ireps, iwarm = cfg.reps(9), cfg.warm(1)
     log(f"case 4: pip install {largest.name} with/without the check ({iwarm}+{ireps})")
     on_label, off_label = "fork, check on", "fork, --skip-wheel-abi-check"
     got = interleave(

@@ -290,8 +290,8 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
             commands: list[
                 tuple[str, int, int, Callable[[Venv, str], Callable[[int], Sample]]]
             ] = [
-                ("pip --version", 20, 2, lambda v, n: pip(v, "--version")),
-                ("pip list", 20, 2, lambda v, n, full=full: pip(full[n], "list")),
+                ("pip --version", 40, 2, lambda v, n: pip(v, "--version")),
+                ("pip list", 40, 2, lambda v, n, full=full: pip(full[n], "list")),
                 (
                     "pip install --dry-run",
                     10,
@@ -302,7 +302,7 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                 ),
             ]
             if host == "glibc":
-                commands.append(("pip install", 5, 1, fresh_install))
+                commands.append(("pip install", 9, 1, fresh_install))
             for title, reps, warm, make in commands:
                 repeat, warmup = cfg.reps(reps), cfg.warm(warm)
                 log(
