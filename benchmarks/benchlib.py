@@ -184,6 +184,21 @@ class Stats:
         return cls(len(values), min(values), statistics.median(values), max(values))
 
 
+def paired_ratio(a: Sequence[float], b: Sequence[float]) -> float:
+    """The median of the per-round ratios ``a[i] / b[i]``.
+
+    :func:`interleave` runs the contenders of a round back to back, so the ratio
+    within a round cancels what the machine was doing at that moment (a disk
+    flush, another process): on this 2-CPU machine whole commands swing by 20 %
+    between rounds while the contenders of one round stay within a few per cent
+    of each other. Unaligned samples (other lengths) fall back to the ratio of
+    the medians.
+    """
+    if len(a) == len(b) and a and all(y > 0 for y in b):
+        return statistics.median(x / y for x, y in zip(a, b, strict=True))
+    return Stats.of(a).median / Stats.of(b).median
+
+
 @dataclass
 class Row:
     """A measured quantity of one contender."""

@@ -61,6 +61,7 @@ from benchlib import (
     log,
     md_table,
     mem_total,
+    paired_ratio,
     pip_download,
     ratio_rows,
     render_section,
@@ -465,7 +466,7 @@ def row(
 
 
 def ratio(a: Sequence[float], b: Sequence[float]) -> float:
-    return Stats.of(a).median / Stats.of(b).median
+    return paired_ratio(a, b)
 
 
 def walls(samples: Sequence[Sample]) -> list[float]:
@@ -1267,8 +1268,11 @@ def render(cfg: Config, env: Env, sections: dict[int, Section], started: float) 
     parts += [
         "## Summary",
         "",
-        "Ratios are of medians (fork / stock unless named otherwise); a ratio below "
-        "1 means the fork is faster or smaller. "
+        "A ratio is the median of the per-round ratios (fork / stock unless named "
+        "otherwise; the contenders of a round run back to back, so each round's "
+        "ratio cancels what the machine was doing then); a ratio below 1 means the "
+        "fork is faster or smaller. The sections give each contender's own "
+        "min / median / max. "
         + (f"**{len(missed)} target(s) MISSED.**" if missed else "All targets met."),
         "",
         md_table(RATIO_HEADER, ratio_rows(all_ratios)),

@@ -32,6 +32,7 @@ from benchlib import (
     key_of,
     last_json_line,
     log,
+    paired_ratio,
     pip_download,
     run_child,
     serve_directory,
@@ -112,7 +113,7 @@ def _row(
 
 
 def _ratio(a: Sequence[float], b: Sequence[float]) -> float:
-    return Stats.of(a).median / Stats.of(b).median
+    return paired_ratio(a, b)
 
 
 def _ms(samples: Sequence[Sample]) -> list[float]:

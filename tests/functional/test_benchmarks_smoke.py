@@ -115,3 +115,16 @@ def test_quick_run_writes_every_section(
     assert re.search(r"first cp3\d+-cp3\d+-x86_64_linux_musl", text)
     assert "1/1 installed from `_linux_musl` wheels" in text
     assert "1/1 built from sdists" in text
+
+
+def test_a_ratio_is_the_median_of_the_rounds() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from benchlib import paired_ratio
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    # Round 2 ran while the machine was busy: both contenders slowed alike.
+    fork, stock = [1.0, 2.0, 1.02], [1.0, 2.1, 1.0]
+    assert paired_ratio(fork, stock) == pytest.approx(1.0)
+    # Ratio of the medians, for samples that are not rounds.
+    assert paired_ratio([1.0, 3.0], [2.0]) == pytest.approx(1.0)

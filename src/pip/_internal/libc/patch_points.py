@@ -57,7 +57,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         module="pip._internal.utils.compatibility_tags",
         anchor="get_supported",
-        wrapper="pip._internal.libc.patches:musl_get_supported",
+        wrapper="pip._internal.libc.tag_patches:musl_get_supported",
         reason=(
             "On a musl host, rank <arch>_linux_musl first, then upstream's order "
             "(linux_<arch>, musllinux_1_M..1_0), computed without spawning the "
@@ -67,7 +67,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         module="pip._internal.utils.compatibility_tags",
         anchor="_get_custom_platforms",
-        wrapper="pip._internal.libc.patches:musl_custom_platforms",
+        wrapper="pip._internal.libc.tag_patches:musl_custom_platforms",
         reason=(
             "--platform musllinux_1_M_<arch> expands to 1_M..1_0 like manylinux2014 "
             "does; <arch>_linux_musl is accepted; malformed musl platforms are an "

@@ -2,7 +2,8 @@
 
 Each wrapper receives the upstream object and returns its replacement; the table in
 ``patch_points.py`` says where each one goes and why. Wrappers stay thin: the logic
-lives in the pure modules (``host``, ``tags``, ...). This module is imported while
+lives in the pure modules (``host``, ``tags``, ...); the tag-list wrappers are in
+``tag_patches``. This module is imported while
 upstream modules load, so its top level imports nothing heavy.
 """
 
@@ -27,8 +28,6 @@ logger = logging.getLogger(__name__)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-GetSupported = Callable[..., "list[Tag]"]
-
 
 def _wheel_platforms(filename: str) -> set[str]:
     from pip._internal.models.wheel import Wheel
@@ -46,57 +45,6 @@ def is_manylinux_wheel(filename: str) -> bool:
 
 def has_generic_linux_tag(filename: str) -> bool:
     return any(p.startswith("linux_") for p in _wheel_platforms(filename))
-
-
-def musl_get_supported(get_supported: GetSupported) -> GetSupported:
-    """Rank the musl platform tags on a musl host; upstream's list elsewhere."""
-
-    @functools.wraps(get_supported)
-    def wrapper(
-        version: str | None = None,
-        platforms: list[str] | None = None,
-        impl: str | None = None,
-        abis: list[str] | None = None,
-    ) -> list[Tag]:
-        if platforms is None:
-            from pip._internal.libc.host import host_libc
-
-            host = host_libc()
-            if host.is_static_musl:
-                # A static musl interpreter cannot dlopen extension modules.
-                tags = get_supported(version, None, impl, abis)
-                return [tag for tag in tags if tag.platform == "any"]
-            if host.family == "musl":  # glibc hosts never import the tag rules
-                from pip._internal.libc.tags import musl_host_platforms
-
-                platforms = musl_host_platforms(host)
-        return get_supported(version, platforms, impl, abis)
-
-    return wrapper
-
-
-def musl_custom_platforms(
-    get_custom_platforms: Callable[[str], list[str]],
-) -> Callable[[str], list[str]]:
-    """Expand ``--platform musllinux_1_M_<arch>``; refuse malformed musl platforms."""
-
-    @functools.wraps(get_custom_platforms)
-    def wrapper(arch: str) -> list[str]:
-        from pip._internal.libc.tags import InvalidMuslPlatform, expand_musl_platform
-
-        try:
-            expanded = expand_musl_platform(arch)
-        except InvalidMuslPlatform as exc:
-            # Imported here only: pip.exceptions pulls in rich, and this runs
-            # on the tag-computation path.
-            from pip._internal.exceptions import CommandError
-
-            raise CommandError(str(exc)) from None
-        if expanded is not None:
-            return expanded
-        return get_custom_platforms(arch)
-
-    return wrapper
 
 
 def validate_musl_platforms(make_target_python: _F) -> _F:
