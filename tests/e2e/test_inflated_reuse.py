@@ -193,8 +193,10 @@ def test_a_member_with_a_bad_crc_stops_before_anything_is_installed(
     assert proc.returncode != 0, out
     # pip's diagnostic error: one reference, one reason.
     assert [ln for ln in out.splitlines() if ln.startswith("error:")] == [
-        "error: wheel-cannot-load-here"
+        "error: unreadable-wheel"
     ], out
+    assert "cannot be read as a wheel" in out, out
+    assert "cannot load on this host" not in out, out
     (reason,) = [ln for ln in out.splitlines() if "damaged zip archive" in ln]
     assert "Bad CRC-32 for file 'reuseprobe/_big.so'" in reason, out
     assert not target.exists() or not any(target.rglob("*.so"))

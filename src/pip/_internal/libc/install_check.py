@@ -125,6 +125,29 @@ class WheelCannotLoadHere(DiagnosticPipError):
         )
 
 
+class UnreadableWheel(DiagnosticPipError):
+    """A wheel the user named cannot be read (a damaged archive, a bad CRC)."""
+
+    reference = "unreadable-wheel"
+
+    def __init__(self, filename: str, reason: str) -> None:
+        super().__init__(
+            message=f"{filename} cannot be installed: it cannot be read as a wheel.",
+            context=f"{reason}.",
+            hint_stmt="Download or build the wheel again.",
+        )
+
+
+def refused_named_wheel(
+    filename: str, host: HostLibc, verdict: Verdict
+) -> DiagnosticPipError:
+    """The error for a wheel the user named that the check refuses: one that
+    cannot be read is not a wheel for another host, so it is not called one."""
+    if verdict.error is not None:
+        return UnreadableWheel(filename, verdict.error)
+    return WheelCannotLoadHere(filename, host, verdict.reason)
+
+
 class NoLoadableFile(DiagnosticPipError):
     """Every file of the chosen version was rejected by the check."""
 

@@ -244,9 +244,9 @@ def abi_checked_preparation(prepare: _F) -> _F:
                 break  # pure, or manylinux on glibc: nothing to open
             from pip._internal.libc.install_check import (
                 NoLoadableFile,
-                WheelCannotLoadHere,
                 install_verdict,
                 named_by_user,
+                refused_named_wheel,
                 same_version_alternatives,
                 warn_missing_libraries,
             )
@@ -262,7 +262,7 @@ def abi_checked_preparation(prepare: _F) -> _F:
                 break
             reason = verdict.reason
             if named_by_user(req):
-                raise WheelCannotLoadHere(link.filename, host, reason)
+                raise refused_named_wheel(link.filename, host, verdict)
             rejected[link.filename] = reason
             rejected_urls.add(link.url)
             if req.cached_wheel_source_link is not None:

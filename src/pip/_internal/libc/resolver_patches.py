@@ -94,9 +94,9 @@ def loadable_candidates(make_base: _F) -> _F:
                 )
             return make_base(self, link, template, name, version)
         if template.link is not None and link == template.link:
-            from pip._internal.libc.install_check import WheelCannotLoadHere
+            from pip._internal.libc.install_check import refused_named_wheel
 
-            raise WheelCannotLoadHere(link.filename, host, verdict.reason)
+            raise refused_named_wheel(link.filename, host, verdict)
         if link.filename in REFUSALS.of(project, release):
             return None  # said already
         first = not REFUSALS.count(project)
