@@ -699,7 +699,7 @@ def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
         "Peak RSS (`ru_maxrss` from `wait4` on each child: its own peak or that of "
         "its largest descendant) of the installs of case 2.",
     )
-    repeat, warmup = cfg.reps(5), cfg.warm(1)
+    repeat, warmup = cfg.reps(7), cfg.warm(1)
     runs = cfg.work / "runs"
     runs.mkdir(exist_ok=True)
     seen: dict[str, dict[str, str]] = {}
