@@ -465,10 +465,6 @@ def row(
     return Row(measure, contender, Stats.of(values), unit, note)
 
 
-def ratio(a: Sequence[float], b: Sequence[float]) -> float:
-    return paired_ratio(a, b)
-
-
 def walls(samples: Sequence[Sample]) -> list[float]:
     return [s.wall for s in samples]
 
@@ -569,16 +565,16 @@ def case_tags(cfg: Config, env: Env) -> Section:
         sec.ratios += [
             Ratio(
                 f"{interp}: whole process fork/stock",
-                ratio(walls(f), walls(st)),
+                paired_ratio(walls(f), walls(st)),
             ),
             Ratio(
                 f"{interp}: whole process CPU time fork/stock",
-                ratio(cpus(f), cpus(st)),
+                paired_ratio(cpus(f), cpus(st)),
                 note=CPU_NOTE,
             ),
             Ratio(
                 f"{interp}: in-process (import + get_supported) fork/stock",
-                ratio(
+                paired_ratio(
                     [
                         float(x.extra["import_ms"]) + float(x.extra["call_ms"])
                         for x in f
@@ -592,7 +588,7 @@ def case_tags(cfg: Config, env: Env) -> Section:
             ),
             Ratio(
                 f"{interp}: in-process get_supported() call alone fork/stock",
-                ratio(
+                paired_ratio(
                     [float(x.extra["call_ms"]) for x in f],
                     [float(x.extra["call_ms"]) for x in st],
                 ),
@@ -780,19 +776,19 @@ def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
     sec.ratios += [
         Ratio(
             "install fork/stock",
-            ratio(walls(got["fork"]), walls(got["stock"])),
+            paired_ratio(walls(got["fork"]), walls(got["stock"])),
             TARGETS["install"],
         ),
         Ratio(
             "install CPU time fork/stock",
-            ratio(cpus(got["fork"]), cpus(got["stock"])),
+            paired_ratio(cpus(got["fork"]), cpus(got["stock"])),
             note=CPU_NOTE,
         ),
     ]
     mem.ratios.append(
         Ratio(
             "peak RSS fork/stock",
-            ratio(
+            paired_ratio(
                 [s.maxrss_kb for s in got["fork"]], [s.maxrss_kb for s in got["stock"]]
             ),
             TARGETS["rss"],
@@ -802,14 +798,14 @@ def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
         sec.ratios.append(
             Ratio(
                 "uv/fork (speed anchor)",
-                ratio(walls(got["uv"]), walls(got["fork"])),
+                paired_ratio(walls(got["uv"]), walls(got["fork"])),
                 note="below 1: uv is faster",
             )
         )
         mem.ratios.append(
             Ratio(
                 "peak RSS uv/fork",
-                ratio(
+                paired_ratio(
                     [s.maxrss_kb for s in got["uv"]],
                     [s.maxrss_kb for s in got["fork"]],
                 ),
@@ -923,7 +919,7 @@ def case_alpine(cfg: Config, env: Env) -> Section:
     sec.ratios.append(
         Ratio(
             "Alpine install fork/stock",
-            ratio(walls(got["fork"]), walls(got["stock"])),
+            paired_ratio(walls(got["fork"]), walls(got["stock"])),
             note="no target; below 1: the fork saves the compiles",
         )
     )
@@ -1128,13 +1124,13 @@ def case_check(cfg: Config, env: Env) -> Section:
         ),
         Ratio(
             "install with check / with --skip-wheel-abi-check",
-            ratio(walls(on), walls(off)),
+            paired_ratio(walls(on), walls(off)),
             TARGETS["check_ab"],
             "A/B of the whole install (bytecode compiled, pip's default)",
         ),
         Ratio(
             "install with check / with --skip-wheel-abi-check, --no-compile",
-            ratio(walls(on_nc), walls(off_nc)),
+            paired_ratio(walls(on_nc), walls(off_nc)),
             TARGETS["check_ab_nocompile"],
         ),
         Ratio(
@@ -1145,12 +1141,12 @@ def case_check(cfg: Config, env: Env) -> Section:
         ),
         Ratio(
             "install CPU time with check / with --skip-wheel-abi-check",
-            ratio(cpus(on), cpus(off)),
+            paired_ratio(cpus(on), cpus(off)),
             note=CPU_NOTE,
         ),
         Ratio(
             "install peak RSS with check / with --skip-wheel-abi-check",
-            ratio([x.maxrss_kb for x in on], [x.maxrss_kb for x in off]),
+            paired_ratio([x.maxrss_kb for x in on], [x.maxrss_kb for x in off]),
             TARGETS["check_rss"],
         ),
         Ratio(

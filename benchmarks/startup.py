@@ -113,10 +113,6 @@ def _row(
     return Row(measure, who, Stats.of(values), unit, note)
 
 
-def _ratio(a: Sequence[float], b: Sequence[float]) -> float:
-    return paired_ratio(a, b)
-
-
 def _ms(samples: Sequence[Sample]) -> list[float]:
     return [float(s.extra["ms"]) for s in samples]
 
@@ -202,12 +198,12 @@ def case_detection(cfg: Any, env: Any) -> Section:
     sec.ratios += [
         Ratio(
             "musl: fork's detection / stock's loader spawn",
-            _ratio(fork, spawn),
+            paired_ratio(fork, spawn),
             TARGETS["detect"],
         ),
         Ratio(
             "musl: fork's detection / stock's _get_musl_version()",
-            _ratio(fork, _ms(got["stock: _get_musl_version()"])),
+            paired_ratio(fork, _ms(got["stock: _get_musl_version()"])),
             note="stock's whole musl detection, spawn included",
         ),
     ]
@@ -333,7 +329,7 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                 sec.ratios.append(
                     Ratio(
                         f"{host}: {title} fork/stock",
-                        _ratio(
+                        paired_ratio(
                             [s.wall for s in got["fork"]],
                             [s.wall for s in got["stock"]],
                         ),
@@ -343,7 +339,7 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                 sec.ratios.append(
                     Ratio(
                         f"{host}: {title} CPU time fork/stock",
-                        _ratio(
+                        paired_ratio(
                             [s.cpu for s in got["fork"]], [s.cpu for s in got["stock"]]
                         ),
                         note="CPU time (user + sys)",

@@ -507,7 +507,7 @@ HOSTILE: dict[str, Hostile] = {
     ),
     "symbol-name-outside-strtab": Hostile(
         lambda i: set_u32(i, "dynsym", sym_size(i), 0xFFFF_FFF0),
-        "symbol 1 name offset 0xfffffff0 is outside the string table",
+        "symbol 1 string offset 0xfffffff0 is outside the string table",
     ),
     # symbol versions (Verneed: vn_next at 12; Vernaux: vna_name 8, vna_next 12)
     "verneednum-2^32-1": Hostile(

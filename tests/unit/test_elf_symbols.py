@@ -1,9 +1,9 @@
 """The dynamic symbol table read column by column (``elf_symbols``).
 
 The names come from one split of the string table; the rule they must follow
-is the one-name-at-a-time lookup (``_name_at``: from the offset to the next
-NUL, at most MAX_STRING_LENGTH bytes, UTF-8 with surrogate escapes, offset 0
-the empty name). A property test holds the split to that rule on random tables
+is the one-name-at-a-time lookup of ``StringTable.get`` (from the offset to
+the next NUL, at most MAX_STRING_LENGTH bytes, UTF-8 with surrogate escapes),
+with offset 0 the empty name. A property test holds the split to that rule on random tables
 and offsets, including offsets into the tail of a string (linkers share
 suffixes), past the table, into an unterminated last string and names longer
 than the cap; the sets the verdict uses are checked against the symbols one by
@@ -24,7 +24,8 @@ from pip._internal.libc.elf_format import (
     ElfSymbol,
 )
 from pip._internal.libc.elf_ident import ElfError
-from pip._internal.libc.elf_symbols import SymbolTable, _name_at, _symbol_names
+from pip._internal.libc.elf_symbols import SymbolTable, _symbol_names
+from pip._internal.libc.elf_tables import StringTable
 
 
 def _one_at_a_time(table: bytes, offsets: list[int]) -> tuple[str, ...] | str:
@@ -34,7 +35,7 @@ def _one_at_a_time(table: bytes, offsets: list[int]) -> tuple[str, ...] | str:
             names.append("")
             continue
         try:
-            names.append(_name_at(table, offset, index))
+            names.append(StringTable(table).get(offset, f"symbol {index}"))
         except ElfError as exc:
             return str(exc)
     return tuple(names)
@@ -42,7 +43,7 @@ def _one_at_a_time(table: bytes, offsets: list[int]) -> tuple[str, ...] | str:
 
 def _columns(table: bytes, offsets: list[int]) -> tuple[str, ...] | str:
     try:
-        return _symbol_names(table, tuple(offsets))
+        return _symbol_names(StringTable(table), tuple(offsets))
     except ElfError as exc:
         return str(exc)
 
@@ -74,15 +75,15 @@ def test_split_names_follow_the_one_at_a_time_rule(
 
 def test_a_name_in_the_tail_of_another() -> None:
     table = b"\0memcpy\0"
-    assert _symbol_names(table, (1, 4, 0)) == ("memcpy", "cpy", "")
+    assert _symbol_names(StringTable(table), (1, 4, 0)) == ("memcpy", "cpy", "")
 
 
 def test_the_first_bad_symbol_is_the_one_reported() -> None:
     table = b"\0ok\0" + b"y" * (MAX_STRING_LENGTH + 1) + b"\0"
-    with pytest.raises(ElfError, match="symbol 2 name is not NUL-terminated"):
-        _symbol_names(table, (1, 4, 99_999))
-    with pytest.raises(ElfError, match=r"symbol 2 name offset 0x1869f is outside"):
-        _symbol_names(table, (1, 99_999, 4))
+    with pytest.raises(ElfError, match="symbol 2 string at 0x4 is not NUL-terminated"):
+        _symbol_names(StringTable(table), (1, 4, 99_999))
+    with pytest.raises(ElfError, match=r"symbol 2 string offset 0x1869f is outside"):
+        _symbol_names(StringTable(table), (1, 99_999, 4))
 
 
 SYMBOLS = (

@@ -177,8 +177,8 @@ def read_symbols(
     versym = _read_versym(image, dyn, count)
     records = layout.sym_brief.iter_unpack(image.data[offset + entsize : offset + size])
     name_offsets, info, sections = zip(*records, strict=True)
-    names = _symbol_names(strings.data, name_offsets)
-    return SymbolTable(names, info, sections, versym, dict(needs.by_index))
+    names = _symbol_names(strings, name_offsets)
+    return SymbolTable(names, info, sections, versym, needs.by_index)
 
 
 def _read_versym(image: Image, dyn: Dynamic, count: int) -> tuple[int, ...] | None:
@@ -192,11 +192,13 @@ def _read_versym(image: Image, dyn: Dynamic, count: int) -> tuple[int, ...] | No
     return versions
 
 
-def _symbol_names(table: bytes, offsets: tuple[int, ...]) -> tuple[str, ...]:
+def _symbol_names(strings: StringTable, offsets: tuple[int, ...]) -> tuple[str, ...]:
     """The name at each string-table offset. The table is split once at its
     NULs; a name that does not start a string there (a linker may point into
-    the tail of a longer one) or that breaks a rule is looked up on its own,
-    in table order, so the first bad symbol is the one reported."""
+    the tail of a longer one) or that breaks a rule is looked up on its own
+    (:meth:`StringTable.get`), in table order, so the first bad symbol is the
+    one reported."""
+    table = strings.data
     pieces = table.split(b"\0")
     # The last piece has no NUL after it: not a name.
     del pieces[-1]
@@ -220,20 +222,5 @@ def _symbol_names(table: bytes, offsets: tuple[int, ...]) -> tuple[str, ...]:
     if None in names:
         for index, name in enumerate(names):
             if name is None:
-                names[index] = _name_at(table, offsets[index], index + 1)
+                names[index] = strings.get(offsets[index], f"symbol {index + 1}")
     return tuple(names)  # type: ignore[arg-type]
-
-
-def _name_at(table: bytes, offset: int, index: int) -> str:
-    if offset >= len(table):
-        raise ElfError(
-            f"symbol {index} name offset {offset:#x} is outside the "
-            f"string table ({len(table):#x} bytes)"
-        )
-    end = table.find(b"\0", offset, offset + MAX_STRING_LENGTH + 1)
-    if end < 0:
-        raise ElfError(
-            f"symbol {index} name is not NUL-terminated within "
-            f"{MAX_STRING_LENGTH} bytes"
-        )
-    return decode(table[offset:end])
