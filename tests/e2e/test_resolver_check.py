@@ -277,6 +277,112 @@ def test_a_refused_remote_wheel_costs_a_fraction_of_its_bytes(
     assert _variant(musl_fork_venv, tmp_path / "t") == "w10"
 
 
+# The first range request asks for the last 64 KiB of a wheel.
+_TAIL = 64 << 10
+
+
+def _padded_wheel(
+    root: Path, release2: Release2, musl_include: str, *, loads: bool
+) -> Path:
+    """A wheel of ~200 KB whose extension module lies outside the last 64 KiB:
+    incompressible data is stored after it, so the first range request cannot
+    judge it. ``loads``: a musl-linked module; else one linked against glibc
+    (cannot load on any musl host)."""
+    return build_ext_wheel(
+        root,
+        tag_platform="musllinux_1_2_x86_64" if not loads else "musllinux_1_1_x86_64",
+        compiler="gcc" if not loads else "musl-gcc",
+        python_include=musl_include,
+        variant="pad20" if not loads else "pad10",
+        version="2.0" if not loads else "1.5",
+        python_tag=release2.tag,
+        abi_tag=release2.tag,
+        extra_ldflags=("-Wl,--no-as-needed", "-lc") if not loads else (),
+        bundled_libs={"muslprobe/data.bin": os.urandom(200 << 10)},
+    )
+
+
+def test_a_small_wheel_is_judged_from_the_download_pip_makes_anyway(
+    tmp_path: Path,
+    local_index: LocalIndex,
+    release2: Release2,
+    musl_fork_venv: Venv,
+    musl_include: str,
+) -> None:
+    """pypiserver serves no PEP 658 metadata, so pip downloads every candidate
+    wheel to read its metadata. A small wheel the first range request cannot
+    judge is judged from that download: fetched once, reported in pip's own
+    words under its "Collecting" line, and refused there, after which the
+    resolver moves on as for any refusal."""
+    bad = _padded_wheel(tmp_path / "bad", release2, musl_include, loads=False)
+    local_index.upload_all([bad, release2.good_wheel])
+    with CountingProxy(local_index.root_url) as proxy:
+        proc = musl_fork_venv.pip(
+            "install",
+            "--no-cache-dir",
+            "--progress-bar",
+            "off",
+            "--index-url",
+            proxy.url,
+            "--target",
+            tmp_path / "t",
+            "--only-binary=:all:",
+            "muslprobe",
+            check=False,
+        )
+        served, requests = proxy.bytes_of(bad.name), proxy.requests_of(bad.name)
+    assert proc.returncode == 0, output_of(proc)
+    size = bad.stat().st_size
+    # The first range request, then pip's one download: not the file twice.
+    assert size <= served <= size + _TAIL, (served, size, output_of(proc))
+    assert requests == 2, (requests, output_of(proc))
+    lines = proc.stdout.splitlines()
+    downloading = f"  Downloading {bad.name} "
+    at = next((i for i, ln in enumerate(lines) if ln.startswith(downloading)), None)
+    assert at is not None, output_of(proc)
+    assert lines[at - 1].startswith("Collecting muslprobe"), output_of(proc)
+    assert f"Skipping {bad.name}: it cannot load on this host" in proc.stdout
+    assert _variant(musl_fork_venv, tmp_path / "t") == "w10"
+
+
+def test_a_dry_run_whose_wheels_load_prints_what_stock_pip_prints(
+    *,
+    tmp_path: Path,
+    local_index: LocalIndex,
+    release2: Release2,
+    musl_fork_venv: Venv,
+    musl_stock_venv: Venv,
+    musl_include: str,
+) -> None:
+    """On an index without PEP 658 metadata, where every wheel loads: the
+    fork's output is stock pip's, line for line, and each wheel is fetched
+    once (plus at most the first range request)."""
+    good = _padded_wheel(tmp_path / "good", release2, musl_include, loads=True)
+    local_index.upload_all([good])
+    outputs = []
+    for venv in (musl_fork_venv, musl_stock_venv):
+        with CountingProxy(local_index.root_url) as proxy:
+            proc = venv.pip(
+                "install",
+                "--dry-run",
+                "--no-cache-dir",
+                "--progress-bar",
+                "off",
+                "--index-url",
+                proxy.url,
+                "muslprobe",
+                check=False,
+            )
+            served = proxy.bytes_of(good.name)
+        assert proc.returncode == 0, output_of(proc)
+        outputs.append((proc.stdout.replace(proxy.url, "<index>"), served))
+    (fork_out, fork_served), (stock_out, stock_served) = outputs
+    assert "Would install muslprobe-1.5" in fork_out, fork_out
+    assert fork_out == stock_out
+    assert stock_served == good.stat().st_size
+    assert stock_served <= fork_served <= stock_served + _TAIL
+
+
 def test_verdicts_are_cached_and_a_tampered_entry_is_ignored(
     tmp_path: Path, release2: Release2, musl_fork_venv: Venv
 ) -> None:

@@ -79,6 +79,11 @@ class CountingProxy:
             n for p, n in self.bytes_by_path.items() if p.endswith("/" + filename)
         )
 
+    def requests_of(self, filename: str) -> int:
+        return sum(
+            n for p, n in self.requests_by_path.items() if p.endswith("/" + filename)
+        )
+
     def __enter__(self) -> CountingProxy:
         self._thread.start()
         return self

@@ -8,7 +8,6 @@ The verdict (``wheel_abi_problems``) is tested on ``ElfMember`` data; reading
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import zipfile
 from pathlib import Path
@@ -224,7 +223,7 @@ def test_packed_relative_relocations_need_musl_124(tmp_path: Path) -> None:
     )
     newer = MUSL._replace(version=(1, 2, 4))
     assert wheel_abi_problems(abi(relr), newer, EXPORTS_123) == ()
-    plain = dataclasses.replace(relr, uses_relr=False)
+    plain = relr._replace(uses_relr=False)
     assert wheel_abi_problems(abi(plain), MUSL, EXPORTS_123) == ()
 
 
@@ -635,8 +634,8 @@ def test_damaged_member_data_is_an_archive_error(tmp_path: Path) -> None:
 
 def test_executable_elf_type_is_loadable() -> None:
     assert member().is_loadable
-    assert dataclasses.replace(member(), elf_type=ET_EXEC).is_loadable
-    assert not dataclasses.replace(member(), elf_type=ET_REL).is_loadable
+    assert member()._replace(elf_type=ET_EXEC).is_loadable
+    assert not member()._replace(elf_type=ET_REL).is_loadable
     assert EM_X86_64 == 62
 
 
@@ -719,4 +718,8 @@ def test_scripts_that_are_not_elf_are_not_noted(tmp_path: Path) -> None:
         "abiprobe.libs/README": b"bundled by a repair tool\n",
     }
     result = inspect_wheel(write_wheel(tmp_path, files))
-    assert result == WheelAbi(result.wheel, bytes_read=result.bytes_read)
+    # Both are named like loadable files (a script, a file in ``.libs/``),
+    # so they are read: not ELF, nothing to say.
+    assert result == WheelAbi(
+        result.wheel, bytes_read=result.bytes_read, names=tuple(sorted(files))
+    )

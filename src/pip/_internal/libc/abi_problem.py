@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from pip._internal.libc.host import HostLibc
 
@@ -22,8 +21,7 @@ ProblemKind = Literal[
 LISTED_SYMBOLS: Final = 5
 
 
-@dataclass(frozen=True)
-class AbiProblem:
+class AbiProblem(NamedTuple):
     """A reason the wheel cannot load on the host, in one line."""
 
     member: str

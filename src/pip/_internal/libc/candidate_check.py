@@ -14,15 +14,16 @@ How a file is judged, cheapest first:
    refused (bundled ``*.libs/`` libraries, smallest first) through HTTP range
    requests, stopping at the first refusal, within a byte budget;
 4. when that cannot decide (no range support, budget spent), the whole file is
-   downloaded once, judged, and handed to pip's preparer, which then uses it
-   instead of downloading it again.
+   read once: when pip's preparer downloads it anyway to make the candidate
+   (the index serves no PEP 658 metadata), that download is judged -- pip
+   fetches and reports it as stock pip does, and a refusal comes back as
+   :class:`RefusedDownload` -- else the check downloads it and hands the file
+   to the preparer, which then uses it instead of downloading it again.
 """
 
 from __future__ import annotations
 
 import logging
-import zipfile
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pip._internal.libc.host import HostLibc
@@ -42,26 +43,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Wheels up to this size are read whole over range requests (and then
-#: downloaded by pip as usual, so its output does not change).
-SMALL_WHEEL = 512 * 1024
-#: Bytes the range check may fetch before it downloads the whole wheel instead.
-RANGE_BUDGET_FRACTION = 0.05
-RANGE_BUDGET_MIN = 256 * 1024
-# Slack after a member's compressed data: its local header's extra field may
-# be longer than the central directory's.
-_LOCAL_HEADER_SLACK = 1024
 
-
-@dataclass
 class Refusals:
     """Refused files per project and version, for the build-failure note."""
 
-    by_project: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
-    #: Accepted files already announced as the fallback.
-    announced: set[str] = field(default_factory=set)
-    #: The resolver's factory that refused them (to look for older releases).
-    factory: Any = None
+    __slots__ = ("announced", "by_project", "factory")
+
+    def __init__(self) -> None:
+        self.by_project: dict[str, dict[str, dict[str, str]]] = {}
+        #: Accepted files already announced as the fallback.
+        self.announced: set[str] = set()
+        #: The resolver's factory that refused them (to look for older releases).
+        self.factory: Any = None
 
     def add(self, project: str, version: str, filename: str, reason: str) -> None:
         versions = self.by_project.setdefault(project, {})
@@ -76,6 +69,27 @@ class Refusals:
 
 REFUSALS = Refusals()
 _MEMO: dict[str, Verdict] = {}
+#: Links whose check waits for pip's own download: URL -> the verdict cache.
+_DEFERRED: dict[str, str | None] = {}
+
+
+class RefusedDownload(Exception):
+    """The wheel pip downloaded to make a candidate cannot load here."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
+def pip_downloads_whole(preparer: RequirementPreparer, link: Link) -> bool:
+    """Whether making the candidate makes pip download the whole wheel (its
+    preparer has no metadata-only way: no PEP 658 file, no lazy wheel, or
+    hashes are required)."""
+    if link.is_file:
+        return False
+    if preparer.require_hashes:
+        return True
+    return link.metadata_link() is None and not preparer.use_lazy_wheel
 
 
 def link_sha256(link: Link) -> str | None:
@@ -140,121 +154,6 @@ def judge_local_file(
     return verdict
 
 
-def _range_order(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
-    # Bundled libraries are where refusals are found (libgcc_s, libstdc++ with
-    # DT_RELR); the small ones cost least to read.
-    def key(info: zipfile.ZipInfo) -> tuple[bool, int]:
-        in_libs = any(p.endswith(".libs") for p in info.filename.split("/")[:-1])
-        return (not in_libs, info.compress_size)
-
-    return sorted(infos, key=key)
-
-
-def judge_over_range(
-    session: PipSession,
-    link: Link,
-    host: HostLibc,
-    suffixes: tuple[str, ...],
-    *,
-    budget_fraction: float | None = RANGE_BUDGET_FRACTION,
-) -> tuple[Verdict | None, int, int]:
-    """Judge a remote wheel from as few of its bytes as possible.
-
-    Returns ``(verdict or None when undecided, bytes fetched, wheel size)``.
-    Raises :class:`~pip._internal.libc.range_wheel.RangeUnsupported`.
-    """
-    from pip._internal.libc.elf_summary import MalformedMember
-    from pip._internal.libc.range_wheel import RangeFile
-    from pip._internal.libc.wheel_abi import (
-        WheelAbiError,
-        extension_suffix_problems,
-        host_libc_exports,
-        malformed_problem,
-        member_problems,
-        wheel_abi_problems,
-    )
-    from pip._internal.libc.wheel_archive import ArchiveScan, open_archive
-
-    remote = RangeFile(session, link.url_without_fragment, link.filename)
-    try:
-        # A small wheel is read whole, silently, and left for pip to download
-        # as usual: pip's output stays upstream's (glibc parity), at the cost
-        # of at most SMALL_WHEEL bytes.
-        budget = (
-            remote.length
-            if budget_fraction is None or remote.length <= SMALL_WHEEL
-            else max(RANGE_BUDGET_MIN, int(remote.length * budget_fraction))
-        )
-        try:
-            archive = open_archive(remote)  # type: ignore[arg-type]
-        except WheelAbiError as exc:
-            return (
-                Verdict(error=f"{link.filename}: {exc}"),
-                remote.bytes_fetched,
-                remote.length,
-            )
-        with archive:
-            ends = sorted(i.header_offset for i in archive.infolist())
-            cd_start = archive.start_dir
-
-            def next_offset(offset: int) -> int:
-                for candidate in ends:
-                    if candidate > offset:
-                        return candidate
-                return cd_start
-
-            class _Spent(Exception):
-                pass
-
-            def before_read(info: zipfile.ZipInfo) -> None:
-                size = 30 + len(info.filename.encode()) + len(info.extra)
-                end = info.header_offset + size + info.compress_size
-                end = min(end + _LOCAL_HEADER_SLACK, next_offset(info.header_offset))
-                held = remote.holds(info.header_offset, end)
-                if (
-                    not held
-                    and remote.bytes_fetched + end - info.header_offset > budget
-                ):
-                    raise _Spent
-                remote.fetch(info.header_offset, end)
-
-            scan = ArchiveScan(
-                archive, link.filename, order=_range_order, before_read=before_read
-            )
-            early = extension_suffix_problems(scan.names, suffixes)
-            if early:
-                return Verdict(early), remote.bytes_fetched, remote.length
-            try:
-                for found in scan:
-                    own = (
-                        (malformed_problem(found),)
-                        if isinstance(found, MalformedMember)
-                        else member_problems(found, host)
-                    )
-                    if own:
-                        return (
-                            Verdict(
-                                tuple(own), members_read=len(scan.result().members)
-                            ),
-                            remote.bytes_fetched,
-                            remote.length,
-                        )
-            except _Spent:
-                return None, remote.bytes_fetched, remote.length
-            except WheelAbiError as exc:
-                return Verdict(error=str(exc)), remote.bytes_fetched, remote.length
-            abi = scan.result()
-            problems = wheel_abi_problems(
-                abi, host, host_libc_exports(host), extension_suffixes=suffixes
-            )
-            verdict = Verdict(
-                problems, None, system_needs_of(abi), len(abi.members) or 1
-            )
-            return verdict, remote.bytes_fetched, remote.length
-    finally:
-        remote.close()
-
-
 def judge_link(
     preparer: RequirementPreparer,
     link: Link,
@@ -263,37 +162,90 @@ def judge_link(
     cache_dir: str | None,
     *,
     may_download: bool = True,
+    pip_downloads: bool = False,
 ) -> Verdict | None:
-    """The verdict for the wheel at ``link`` (None: could not be reached
-    without a download, and ``may_download`` is false)."""
-    from pip._internal.utils._log import getLogger
-
+    """The verdict for the wheel at ``link``. None: it could not be reached
+    without a download, and either ``may_download`` is false or
+    ``pip_downloads`` -- pip downloads the file to make the candidate, and
+    :func:`judge_download` then judges that download."""
+    _DEFERRED.pop(link.url, None)
     key = host_key(host, suffixes)
     memo = _memo_key(link, key)
     if memo in _MEMO:
         return _MEMO[memo]
-    sha = link_sha256(link)
-    path: str | None = None
     if link.is_file:
-        path = link.file_path
-        try:
-            sha = sha or file_sha256(path)
-        except OSError as exc:
-            return Verdict(error=f"cannot read {link.filename}: {exc.strerror}")
+        return _judge_file(
+            preparer, link, link.file_path, host, suffixes, cache_dir=cache_dir
+        )
+    sha = link_sha256(link)
     verdict = load_verdict(cache_dir, sha, key)
     if verdict is not None:
         logger.debug("Wheel ABI verdict for %s taken from the cache", link.filename)
-    elif path is not None:
-        verdict = judge_local_file(
-            path, host, suffixes, keep_inflated=_keeps_inflated(preparer)
-        )
     else:
-        verdict = _judge_remote(preparer, link, host, suffixes, may_download)
+        verdict = _judge_remote(
+            preparer,
+            link,
+            host,
+            suffixes,
+            may_download=may_download,
+            pip_downloads=pip_downloads,
+        )
         if verdict is None:
+            if pip_downloads:
+                _DEFERRED[link.url] = cache_dir
             return None
         path = preparer._downloaded.get(link.url)
         if sha is None and path is not None:
             sha = file_sha256(path)
+    return _settled(link, verdict, sha, key, cache_dir)
+
+
+def judge_download(
+    preparer: RequirementPreparer,
+    link: Link,
+    path: str,
+    host: HostLibc,
+    suffixes: tuple[str, ...],
+) -> Verdict | None:
+    """The verdict for the file pip downloaded for ``link``, when the
+    resolver's check left it to that download (else None)."""
+    if link.url not in _DEFERRED:
+        return None
+    cache_dir = _DEFERRED.pop(link.url)
+    return _judge_file(preparer, link, path, host, suffixes, cache_dir=cache_dir)
+
+
+def _judge_file(
+    preparer: RequirementPreparer,
+    link: Link,
+    path: str,
+    host: HostLibc,
+    suffixes: tuple[str, ...],
+    *,
+    cache_dir: str | None,
+) -> Verdict:
+    try:
+        sha = link_sha256(link) or file_sha256(path)
+    except OSError as exc:
+        return Verdict(error=f"cannot read {link.filename}: {exc.strerror}")
+    key = host_key(host, suffixes)
+    verdict = load_verdict(cache_dir, sha, key)
+    if verdict is not None:
+        logger.debug("Wheel ABI verdict for %s taken from the cache", link.filename)
+    else:
+        verdict = judge_local_file(
+            path, host, suffixes, keep_inflated=_keeps_inflated(preparer)
+        )
+    return _settled(link, verdict, sha, key, cache_dir)
+
+
+def _settled(
+    link: Link, verdict: Verdict, sha: str | None, key: str, cache_dir: str | None
+) -> Verdict:
+    """Remember ``verdict`` for this process and, when it is worth it, in the
+    verdict cache."""
+    from pip._internal.utils._log import getLogger
+
     if verdict.members_read and verdict.error is None:
         store_verdict(cache_dir, sha, key, verdict)
     getLogger(__name__).debug(
@@ -301,7 +253,7 @@ def judge_link(
         link.filename,
         "loads" if verdict.loads else verdict.reason,
     )
-    _MEMO[memo] = verdict
+    _MEMO[_memo_key(link, key)] = verdict
     return verdict
 
 
@@ -310,8 +262,11 @@ def _judge_remote(
     link: Link,
     host: HostLibc,
     suffixes: tuple[str, ...],
+    *,
     may_download: bool,
+    pip_downloads: bool,
 ) -> Verdict | None:
+    from pip._internal.libc.range_check import RANGE_BUDGET_FRACTION, judge_over_range
     from pip._internal.libc.range_wheel import RangeUnsupported
     from pip._internal.utils._log import getLogger
 
@@ -322,7 +277,10 @@ def _judge_remote(
             link,
             host,
             suffixes,
-            budget_fraction=RANGE_BUDGET_FRACTION if may_download else None,
+            budget_fraction=(
+                RANGE_BUDGET_FRACTION if may_download or pip_downloads else None
+            ),
+            small_whole=not pip_downloads,
         )
     except RangeUnsupported as exc:
         logger.debug("No range requests for %s (%s)", link.filename, exc)
@@ -340,7 +298,7 @@ def _judge_remote(
             size,
         )
         return verdict
-    if not may_download:
+    if pip_downloads or not may_download:
         return None
     from pip._internal.utils.temp_dir import TempDirectory
 

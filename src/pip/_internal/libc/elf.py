@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import replace
 from typing import Final
 
 from pip._internal.libc.elf_format import (
@@ -283,13 +282,14 @@ def _parse(
         elf_type=header.elf_type,
         interpreter=interpreter,
         has_dynamic=dynamic_seg is not None,
+        symbols=NO_SYMBOLS,
         segments=segments,
     )
     if not dynamic or dynamic_seg is None:
         return result
 
     dyn = _read_dynamic(image, dynamic_seg)
-    result = replace(result, dynamic_tags=dyn.tags)
+    result = result._replace(dynamic_tags=dyn.tags)
     strings = read_string_table(image, dyn)
     if strings is None:
         if dyn.needed or dyn.rpath or dyn.runpath or DT_SONAME in dyn.values:
@@ -304,8 +304,7 @@ def _parse(
     soname_offset = dyn.values.get(DT_SONAME)
     soname = None if soname_offset is None else strings.get(soname_offset, "DT_SONAME")
     needs = read_version_needs(image, dyn, strings) if symbols else VersionNeeds((), {})
-    return replace(
-        result,
+    return result._replace(
         needed=tuple(strings.get(off, "DT_NEEDED") for off in dyn.needed),
         soname=soname,
         rpath=split_paths(dyn.rpath, "DT_RPATH"),

@@ -6,7 +6,6 @@ Data only; :mod:`pip._internal.libc.elf` reads files with it.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from pip._internal.libc.elf_ident import (
@@ -129,8 +128,7 @@ class ElfSymbol(NamedTuple):
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ElfSegment:
+class ElfSegment(NamedTuple):
     """One program header."""
 
     type: int
@@ -151,14 +149,7 @@ _MACHINE_NAMES: Final[dict[int, str]] = {
 }
 
 
-def _no_symbols() -> SymbolTable:
-    from pip._internal.libc.elf_symbols import NO_SYMBOLS
-
-    return NO_SYMBOLS
-
-
-@dataclass(frozen=True, slots=True)
-class ElfFile:
+class ElfFile(NamedTuple):
     """What the dynamic loader would learn from an ELF file."""
 
     elf_class: int
@@ -167,11 +158,12 @@ class ElfFile:
     elf_type: int
     interpreter: str | None
     has_dynamic: bool
+    #: The dynamic symbols (``elf_symbols.NO_SYMBOLS`` when none were read).
+    symbols: SymbolTable
     needed: tuple[str, ...] = ()
     soname: str | None = None
     rpath: tuple[str, ...] = ()
     runpath: tuple[str, ...] = ()
-    symbols: SymbolTable = field(default_factory=_no_symbols)
     version_needs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     segments: tuple[ElfSegment, ...] = ()
     #: The d_tag values present in the dynamic section (e.g. DT_RELR, which
@@ -213,8 +205,7 @@ def machine_name(machine: int, elf_class: int, byte_order: str) -> str:
 # -- layouts: precompiled structs per (class, byte order) ---------------------
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     elf_class: int
     byte_order: str
     #: struct byte-order prefix, for formats with a count ("<1000I").
@@ -260,10 +251,23 @@ def _make_layout(elf_class: int, byte_order: str) -> Layout:
     )
 
 
-LAYOUTS: Final[dict[tuple[int, int], Layout]] = {
-    (ident_class, ident_data): _make_layout(bits, order)
-    for ident_class, bits in ((ELFCLASS32, 32), (ELFCLASS64, 64))
-    for ident_data, order in ((ELFDATA2LSB, "little"), (ELFDATA2MSB, "big"))
-}
+_CLASS_BITS: Final = {ELFCLASS32: 32, ELFCLASS64: 64}
+_DATA_ORDER: Final = {ELFDATA2LSB: "little", ELFDATA2MSB: "big"}
+_LAYOUTS: dict[tuple[int, int], Layout] = {}
+
+
+def layout_for(ident_class: int, ident_data: int) -> Layout | None:
+    """The layout of EI_CLASS ``ident_class`` and EI_DATA ``ident_data``
+    (None when unsupported), made on first use: most runs meet one of the
+    four, and each costs a dozen struct compiles."""
+    layout = _LAYOUTS.get((ident_class, ident_data))
+    if layout is None:
+        bits = _CLASS_BITS.get(ident_class)
+        order = _DATA_ORDER.get(ident_data)
+        if bits is None or order is None:
+            return None
+        layout = _LAYOUTS[ident_class, ident_data] = _make_layout(bits, order)
+    return layout
+
 
 IDENT_SIZE: Final = 16

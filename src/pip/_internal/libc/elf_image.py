@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pip._internal.libc.elf_format import (
     IDENT_SIZE,
-    LAYOUTS,
     ElfSegment,
     Layout,
+    layout_for,
 )
 from pip._internal.libc.elf_ident import (
     ELF_MAGIC,
@@ -27,8 +27,7 @@ from pip._internal.libc.elf_ident import (
 # -- the image: bytes plus bounds-checked access ------------------------------
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(NamedTuple):
     data: memoryview
     layout: Layout
     loads: tuple[ElfSegment, ...] = ()
@@ -111,8 +110,7 @@ def decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     elf_type: int
     machine: int
     phoff: int
@@ -138,14 +136,13 @@ def layout_of(data: memoryview) -> Layout:
             f"ELF identification lies beyond the available {len(data)} bytes",
             needed=IDENT_SIZE,
         )
-    layout = LAYOUTS.get((data[4], data[5]))
+    layout = layout_for(data[4], data[5])
     if layout is None:
         raise ElfError(f"unsupported ELF class {data[4]} or data encoding {data[5]}")
     return layout
 
 
-@dataclass(frozen=True)
-class Dynamic:
+class Dynamic(NamedTuple):
     #: DT_NEEDED, DT_RPATH, DT_RUNPATH string offsets, in file order.
     needed: tuple[int, ...]
     rpath: tuple[int, ...]

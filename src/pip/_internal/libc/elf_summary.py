@@ -12,8 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from pip._internal.libc.elf import ElfFile
 from pip._internal.libc.elf_format import DT_RELR, ET_DYN, ET_EXEC
@@ -22,8 +21,7 @@ LibcLink = Literal["musl", "glibc"]
 FoundBy = Literal["name", "content"]
 
 
-@dataclass(frozen=True)
-class ElfMember:
+class ElfMember(NamedTuple):
     """What the dynamic loader would learn from one ELF file of a wheel."""
 
     #: Path inside the archive.
@@ -67,8 +65,7 @@ class ElfMember:
         return self.elf_type in (ET_DYN, ET_EXEC)
 
 
-@dataclass(frozen=True)
-class MalformedMember:
+class MalformedMember(NamedTuple):
     """A member named like a loadable file that starts like ELF but cannot load."""
 
     name: str

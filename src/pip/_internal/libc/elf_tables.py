@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from pip._internal.libc.elf_format import (
     DT_GNU_HASH,
@@ -38,12 +37,15 @@ from pip._internal.libc.elf_image import (
 )
 
 
-@dataclass(frozen=True)
 class StringTable:
-    data: bytes
-    # Decoded strings by offset: many symbols may share one (long) name, and a
-    # crafted file must not turn a few KiB of strings into GiB of copies.
-    decoded: dict[int, str] = field(default_factory=dict, compare=False)
+    __slots__ = ("data", "decoded")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        # Decoded strings by offset: many symbols may share one (long) name,
+        # and a crafted file must not turn a few KiB of strings into GiB of
+        # copies.
+        self.decoded: dict[int, str] = {}
 
     def get(self, offset: int, what: str) -> str:
         cached = self.decoded.get(offset)
@@ -214,8 +216,7 @@ def symbol_count(image: Image, header: Header, dyn: Dynamic, symtab: int) -> int
 # -- symbol versions (DT_VERNEED, DT_VERSYM) ----------------------------------
 
 
-@dataclass(frozen=True)
-class VersionNeeds:
+class VersionNeeds(NamedTuple):
     #: (file, version names) in file order.
     files: tuple[tuple[str, tuple[str, ...]], ...]
     #: vna_other (the index DT_VERSYM uses) -> version name.

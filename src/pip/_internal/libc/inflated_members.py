@@ -23,8 +23,7 @@ import os
 import threading
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import IO, Any, Final
+from typing import IO, Any, Final, NamedTuple
 
 from pip._internal.utils._log import getLogger
 
@@ -47,22 +46,23 @@ def file_identity(path: str) -> FileIdentity | None:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-@dataclass
-class _Kept:
+class _Kept(NamedTuple):
     wheel: str
     identity: FileIdentity
     path: str
 
 
-@dataclass
 class _Registry:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    directory: str | None = None
-    #: Member name -> its kept copies (of any wheel).
-    by_member: dict[str, list[_Kept]] = field(default_factory=dict)
-    serial: int = 0
-    #: How copies reach their destination, once said.
-    install_note: str | None = None
+    __slots__ = ("by_member", "directory", "install_note", "lock", "serial")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.directory: str | None = None
+        #: Member name -> its kept copies (of any wheel).
+        self.by_member: dict[str, list[_Kept]] = {}
+        self.serial = 0
+        #: How copies reach their destination, once said.
+        self.install_note: str | None = None
 
 
 _REGISTRY = _Registry()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 KiB: Final = 1024
 MiB: Final = 1024 * KiB
 
 
-@dataclass(frozen=True)
-class InspectionLimits:
+class InspectionLimits(NamedTuple):
     """How much work :func:`inspect_wheel` may do on one wheel."""
 
     #: Decompressed bytes read from an ELF member at first. Headers, dynamic

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from pip._internal.libc.elf_summary import ElfMember
 
@@ -137,8 +136,7 @@ def reachable(edges: list[list[int]]) -> list[int]:
     return reach
 
 
-@dataclass(frozen=True)
-class Linkage:
+class Linkage(NamedTuple):
     """Which members of a wheel each member loads, directly or not."""
 
     members: tuple[ElfMember, ...]

@@ -10,7 +10,7 @@ loader's LFS64 remapping of 1.2.4 and later.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pip._internal.libc.abi_problem import (
     LISTED_SYMBOLS,
@@ -31,8 +31,7 @@ from pip._internal.libc.musl_symbols import (
 )
 
 
-@dataclass(frozen=True)
-class _Missing:
+class _Missing(NamedTuple):
     symbol: str
     #: Short phrase for a list: "from 1.2.5".
     brief: str

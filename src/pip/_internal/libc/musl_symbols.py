@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, KeysView, Mapping
-from dataclasses import dataclass
 from importlib import resources
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = [
     "LFS64_REMAP_RELEASE",
@@ -65,8 +64,7 @@ _TABLE_ARCH_ALIASES: Final[Mapping[str, str]] = {"i686": "i386", "i386": "i386"}
 FALLBACK_TABLE_ARCH: Final = "x86_64"
 
 
-@dataclass(frozen=True)
-class SymbolRows:
+class SymbolRows(NamedTuple):
     """The table's rows for one architecture: symbol -> (first, last) release."""
 
     arch: str

@@ -198,7 +198,10 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
             "The install-time safety net and the place of the missing-library "
             "warning: the file about to be installed is judged (the resolver's "
             "verdict for its link is reused); a wheel that still cannot load is "
-            "replaced by the next file of the same version."
+            "replaced by the next file of the same version. A wheel pip downloads "
+            "to make its candidate (no PEP 658 metadata) and the resolver's check "
+            "could not judge from a few bytes is judged here for the resolver, "
+            "which makes no candidate of it if it cannot load."
         ),
     ),
     PatchPoint(

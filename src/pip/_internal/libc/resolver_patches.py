@@ -70,28 +70,43 @@ def loadable_candidates(make_base: _F) -> _F:
         host = _checked_host(self) if link.is_wheel else None
         if host is None or not needs_opening(link.filename, host):
             return make_base(self, link, template, name, version)
-        from pip._internal.libc.candidate_check import REFUSALS, judge_link
+        from pip._internal.libc.candidate_check import (
+            REFUSALS,
+            RefusedDownload,
+            judge_link,
+            pip_downloads_whole,
+        )
         from pip._internal.libc.wheel_abi import running_extension_suffixes
 
         suffixes = running_extension_suffixes()
-        verdict = judge_link(self.preparer, link, host, suffixes, _cache_dir(self))
+        pip_downloads = pip_downloads_whole(self.preparer, link)
+        verdict = judge_link(
+            self.preparer,
+            link,
+            host,
+            suffixes,
+            _cache_dir(self),
+            pip_downloads=pip_downloads,
+        )
         project, release = _project_and_version(link, name, version)
-        if verdict is None or verdict.loads:
-            skipped = REFUSALS.count(project)
-            fresh = link.filename not in REFUSALS.announced
-            if (
-                skipped
-                and fresh
-                and release not in REFUSALS.by_project.get(project, {})
-            ):
-                REFUSALS.announced.add(link.filename)
-                logger.info(
-                    "Using %s: it loads on this host (%s); the wheels of %d newer "
-                    "release(s) cannot.",
-                    link.filename,
-                    host.describe(),
-                    skipped,
+        if verdict is None and pip_downloads:
+            # Undecided from a few bytes, and making the candidate downloads
+            # the file: pip fetches and reports it as stock pip does, and the
+            # preparer's check judges that download (abi_checked_preparation).
+            try:
+                candidate = make_base(self, link, template, name, version)
+            except RefusedDownload as refused:
+                verdict = refused.verdict
+            else:
+                # Judged by now, unless pip found another way after all.
+                verdict = judge_link(
+                    self.preparer, link, host, suffixes, _cache_dir(self)
                 )
+                if verdict is None or verdict.loads:
+                    _announce_fallback(link, host, project, release)
+                    return candidate
+        elif verdict is None or verdict.loads:
+            _announce_fallback(link, host, project, release)
             return make_base(self, link, template, name, version)
         if template.link is not None and link == template.link:
             from pip._internal.libc.install_check import refused_named_wheel
@@ -114,6 +129,26 @@ def loadable_candidates(make_base: _F) -> _F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _announce_fallback(link: Link, host: HostLibc, project: str, release: str) -> None:
+    """Say once that this older release is used because newer ones cannot load."""
+    from pip._internal.libc.candidate_check import REFUSALS
+
+    skipped = REFUSALS.count(project)
+    if (
+        skipped
+        and link.filename not in REFUSALS.announced
+        and release not in REFUSALS.by_project.get(project, {})
+    ):
+        REFUSALS.announced.add(link.filename)
+        logger.info(
+            "Using %s: it loads on this host (%s); the wheels of %d newer "
+            "release(s) cannot.",
+            link.filename,
+            host.describe(),
+            skipped,
+        )
 
 
 def _project_and_version(

@@ -19,9 +19,8 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from functools import partial
-from typing import IO, TYPE_CHECKING, Final, Literal
+from typing import IO, TYPE_CHECKING, Final, Literal, NamedTuple
 
 from pip._internal.libc.elf_summary import (
     ElfMember,
@@ -62,8 +61,7 @@ class WheelAbiError(Exception):
     """The wheel cannot be read as a zip archive (one-line message)."""
 
 
-@dataclass(frozen=True)
-class WheelNote:
+class WheelNote(NamedTuple):
     """Something worth telling that is not a reason to refuse the wheel."""
 
     member: str
@@ -71,8 +69,7 @@ class WheelNote:
     message: str
 
 
-@dataclass(frozen=True)
-class WheelAbi:
+class WheelAbi(NamedTuple):
     """The ELF view of a wheel: data only, judged by :func:`wheel_abi_problems`."""
 
     wheel: str
@@ -83,7 +80,7 @@ class WheelAbi:
     bytes_read: int = 0
     #: Every member named like a loadable file, read or not (extension module
     #: names are judged from these alone).
-    names: tuple[str, ...] = field(default=(), compare=False)
+    names: tuple[str, ...] = ()
 
 
 # -- reading a wheel (the edge) --------------------------------------------------------
@@ -139,13 +136,15 @@ _ARCHIVE_ERRORS: Final[tuple[type[Exception], ...]] = (
 )
 
 
-@dataclass
 class _Notes:
     """Collects notes up to a cap, then only counts them."""
 
-    cap: int
-    kept: list[WheelNote] = field(default_factory=list)
-    dropped: int = 0
+    __slots__ = ("cap", "dropped", "kept")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.kept: list[WheelNote] = []
+        self.dropped = 0
 
     def add(self, member: str, kind: NoteKind, message: str) -> None:
         if len(self.kept) < self.cap:

@@ -21,8 +21,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final, NamedTuple
 
 from pip._internal.libc.elf import (
     ElfError,
@@ -56,17 +55,19 @@ if TYPE_CHECKING:
 MemberOpener = Callable[[], AbstractContextManager[IO[bytes]]]
 
 
-@dataclass
 class Budget:
     """Decompressed bytes and symbols left for one wheel (mutable, one call)."""
 
-    left: int
-    symbols_left: int
-    spent: int = 0
-    #: The least ``left`` this read could have started with and decided the
-    #: same: a member read ahead on its own budget is valid for the wheel's
-    #: when the wheel's has that much left.
-    needed: int = 0
+    __slots__ = ("left", "needed", "spent", "symbols_left")
+
+    def __init__(self, left: int, symbols_left: int) -> None:
+        self.left = left
+        self.symbols_left = symbols_left
+        self.spent = 0
+        #: The least ``left`` this read could have started with and decided
+        #: the same: a member read ahead on its own budget is valid for the
+        #: wheel's when the wheel's has that much left.
+        self.needed = 0
 
     def allows(self, count: int) -> bool:
         self.needed = max(self.needed, self.spent + count)
@@ -77,23 +78,21 @@ class Budget:
         self.spent += count
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Parsed(NamedTuple):
     elf: ElfFile
 
 
-@dataclass(frozen=True)
 class NotElf:
-    pass
+    """The member is not an ELF file."""
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Broken:
+class Broken(NamedTuple):
     reason: str
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     reason: str
 
 
