@@ -233,61 +233,22 @@ def test_requirements_and_constraints_match_stock_without_the_file(
     }
 
 
-def test_a_refused_remote_wheel_costs_a_fraction_of_its_bytes(
-    tmp_path: Path,
-    local_index: LocalIndex,
-    release2: Release2,
-    musl_fork_venv: Venv,
-    musl_include: str,
-) -> None:
-    """pypiserver (bottle's static files) answers range requests; a counting
-    proxy in front of it tells the bytes it served for each file."""
-    payload = os.urandom(4 << 20)  # incompressible: the wheel stays ~4 MiB
-    big_bad = build_ext_wheel(
-        tmp_path / "big",
-        tag_platform="musllinux_1_2_x86_64",
-        compiler="gcc",
-        python_include=musl_include,
-        variant="big20",
-        version="2.0",
-        python_tag=release2.tag,
-        abi_tag=release2.tag,
-        extra_ldflags=("-Wl,--no-as-needed", "-lc"),
-        bundled_libs={"muslprobe/data.bin": payload},
-    )
-    local_index.upload_all([big_bad, release2.good_wheel])
-    with CountingProxy(local_index.root_url) as proxy:
-        proc = musl_fork_venv.pip(
-            "install",
-            "-v",
-            "--no-cache-dir",
-            "--index-url",
-            proxy.url,
-            "--target",
-            tmp_path / "t",
-            "--only-binary=:all:",
-            "muslprobe",
-            check=False,
-        )
-        assert proc.returncode == 0, output_of(proc)
-        served = proxy.bytes_of(big_bad.name)
-    size = big_bad.stat().st_size
-    assert 0 < served <= size * 0.05, (served, size, output_of(proc))
-    assert f"Checked {big_bad.name} over HTTP range requests" in proc.stdout
-    assert _variant(musl_fork_venv, tmp_path / "t") == "w10"
-
-
 # The first range request asks for the last 64 KiB of a wheel.
 _TAIL = 64 << 10
 
 
 def _padded_wheel(
-    root: Path, release2: Release2, musl_include: str, *, loads: bool
+    root: Path,
+    release2: Release2,
+    musl_include: str,
+    *,
+    loads: bool,
+    padding: int = 200 << 10,
 ) -> Path:
-    """A wheel of ~200 KB whose extension module lies outside the last 64 KiB:
-    incompressible data is stored after it, so the first range request cannot
-    judge it. ``loads``: a musl-linked module; else one linked against glibc
-    (cannot load on any musl host)."""
+    """A wheel whose extension module is followed by ``padding`` bytes of
+    incompressible data, so that the module lies outside the last 64 KiB and
+    the first range request cannot judge it. ``loads``: a musl-linked module;
+    else one linked against glibc (cannot load on any musl host)."""
     return build_ext_wheel(
         root,
         tag_platform="musllinux_1_2_x86_64" if not loads else "musllinux_1_1_x86_64",
@@ -298,8 +259,48 @@ def _padded_wheel(
         python_tag=release2.tag,
         abi_tag=release2.tag,
         extra_ldflags=("-Wl,--no-as-needed", "-lc") if not loads else (),
-        bundled_libs={"muslprobe/data.bin": os.urandom(200 << 10)},
+        bundled_libs={"muslprobe/data.bin": os.urandom(padding)},
     )
+
+
+def _install_muslprobe(
+    venv: Venv, index_url: str, target: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    return venv.pip(
+        "install",
+        "--no-cache-dir",
+        *options,
+        "--index-url",
+        index_url,
+        "--target",
+        target,
+        "--only-binary=:all:",
+        "muslprobe",
+        check=False,
+    )
+
+
+def test_a_refused_remote_wheel_costs_a_fraction_of_its_bytes(
+    tmp_path: Path,
+    local_index: LocalIndex,
+    release2: Release2,
+    musl_fork_venv: Venv,
+    musl_include: str,
+) -> None:
+    """pypiserver (bottle's static files) answers range requests; a counting
+    proxy in front of it tells the bytes it served for each file."""
+    big_bad = _padded_wheel(
+        tmp_path / "big", release2, musl_include, loads=False, padding=4 << 20
+    )
+    local_index.upload_all([big_bad, release2.good_wheel])
+    with CountingProxy(local_index.root_url) as proxy:
+        proc = _install_muslprobe(musl_fork_venv, proxy.url, tmp_path / "t", "-v")
+        assert proc.returncode == 0, output_of(proc)
+        served = proxy.bytes_of(big_bad.name)
+    size = big_bad.stat().st_size
+    assert 0 < served <= size * 0.05, (served, size, output_of(proc))
+    assert f"Checked {big_bad.name} over HTTP range requests" in proc.stdout
+    assert _variant(musl_fork_venv, tmp_path / "t") == "w10"
 
 
 def test_a_small_wheel_is_judged_from_the_download_pip_makes_anyway(
@@ -317,18 +318,8 @@ def test_a_small_wheel_is_judged_from_the_download_pip_makes_anyway(
     bad = _padded_wheel(tmp_path / "bad", release2, musl_include, loads=False)
     local_index.upload_all([bad, release2.good_wheel])
     with CountingProxy(local_index.root_url) as proxy:
-        proc = musl_fork_venv.pip(
-            "install",
-            "--no-cache-dir",
-            "--progress-bar",
-            "off",
-            "--index-url",
-            proxy.url,
-            "--target",
-            tmp_path / "t",
-            "--only-binary=:all:",
-            "muslprobe",
-            check=False,
+        proc = _install_muslprobe(
+            musl_fork_venv, proxy.url, tmp_path / "t", "--progress-bar", "off"
         )
         served, requests = proxy.bytes_of(bad.name), proxy.requests_of(bad.name)
     assert proc.returncode == 0, output_of(proc)
