@@ -205,14 +205,22 @@ def judge_download(
     link: Link,
     path: str,
     host: HostLibc,
-    suffixes: tuple[str, ...],
 ) -> Verdict | None:
     """The verdict for the file pip downloaded for ``link``, when the
-    resolver's check left it to that download (else None)."""
+    resolver's check left it to that download (else None, at once)."""
     if link.url not in _DEFERRED:
         return None
+    from pip._internal.libc.wheel_abi import running_extension_suffixes
+
     cache_dir = _DEFERRED.pop(link.url)
-    return _judge_file(preparer, link, path, host, suffixes, cache_dir=cache_dir)
+    return _judge_file(
+        preparer,
+        link,
+        path,
+        host,
+        running_extension_suffixes(),
+        cache_dir=cache_dir,
+    )
 
 
 def _judge_file(

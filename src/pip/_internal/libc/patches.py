@@ -254,13 +254,10 @@ def abi_checked_preparation(prepare: _F) -> _F:
                 same_version_alternatives,
                 warn_missing_libraries,
             )
-            from pip._internal.libc.wheel_abi import running_extension_suffixes
 
             # The resolver's check waiting for this download refuses the
             # candidate (the resolver then moves on); it does not swap files.
-            decided = judge_download(
-                self, link, req.local_file_path, host, running_extension_suffixes()
-            )
+            decided = judge_download(self, link, req.local_file_path, host)
             if decided is not None and not decided.loads:
                 raise RefusedDownload(decided)
             verdict = install_verdict(link, req.local_file_path, host)
