@@ -41,7 +41,24 @@ def host_python() -> str:
     return getattr(sys, "_base_executable", sys.executable)
 
 
+def _loadgroup_works() -> bool:
+    """pytest-xdist keeps a group together by renaming each test's
+    ``Node._nodeid`` (``…[py311-musl1.2.3]@py311-musl1.2.3``); pytest 9.2 reads
+    node ids from elsewhere, and the rename is then silently lost."""
+    from _pytest.nodes import Node
+
+    getter = Node.nodeid.fget
+    return getter is not None and "_nodeid" in getter.__code__.co_names
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # Without the groups every musl host's venvs are made on both workers: the
+    # run would pass, minutes slower, so it stops here instead.
+    if config.getoption("dist", None) == "loadgroup" and not _loadgroup_works():
+        raise pytest.UsageError(
+            f"--dist loadgroup has no effect with pytest {pytest.__version__}: "
+            "install the pytest that noxfile.TEST_REQUIREMENTS pins"
+        )
     config.addinivalue_line(
         "markers",
         "every_musl_host: run on every musl host of tests.lib.hosts.HOSTS "
