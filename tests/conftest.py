@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -64,13 +65,24 @@ def pytest_configure(config: pytest.Config) -> None:
         "every_musl_host: run on every musl host of tests.lib.hosts.HOSTS "
         "(default: the primary host only)",
     )
+    config.addinivalue_line(
+        "markers",
+        "every_python_minor: run on one musl host per CPython minor, for what the "
+        "musl release cannot change (tests.lib.hosts.one_host_per_python)",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize every test that needs a musl host (see tests/lib/hosts.py)."""
     if "musl_host" not in metafunc.fixturenames:
         return
-    every = metafunc.definition.get_closest_marker("every_musl_host") is not None
+    every: bool | Literal["python"] = (
+        metafunc.definition.get_closest_marker("every_musl_host") is not None
+    )
+    # The narrower choice wins where both apply (a test marked in a module
+    # that runs every host).
+    if metafunc.definition.get_closest_marker("every_python_minor") is not None:
+        every = "python"
     # Each host's tests form one xdist group (nox runs `--dist loadgroup`): its
     # session fixtures (venvs, indexes) are then made by one worker only.
     params = [

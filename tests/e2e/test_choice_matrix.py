@@ -314,6 +314,8 @@ def test_every_cell_has_an_expectation() -> None:
 # --------------------------------------------------------------------------
 
 
+# A glibc build needs libc.so.6 on every musl release alike: one host per minor.
+@pytest.mark.every_python_minor
 def test_glibc_wheel_named_directly_on_musl_is_refused(
     *,
     tmp_path: Path,
@@ -511,6 +513,8 @@ def test_verbose_explains_why_manylinux_is_not_a_candidate_on_musl(
     assert "No matching distribution found for muslprobe" in out, output_of(proc)
 
 
+# Stock pip's ranking does not look at the musl release: one host per minor.
+@pytest.mark.every_python_minor
 def test_stock_pip_takes_the_glibc_generic_build_on_musl(
     *,
     musl_stock_venv: Venv,

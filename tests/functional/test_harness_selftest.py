@@ -569,3 +569,21 @@ def test_musl_cpython_loads_only_musl_builds(
     imp = _import_variant(root, str(musl_python))
     assert imp.returncode == 0, imp.stderr
     assert imp.stdout.split()[0] == "sdist"
+
+
+def test_one_host_per_python_keeps_the_primary_and_the_old_musl() -> None:
+    """``every_python_minor``: the primary host for its minor, the old-musl
+    host for each other minor, whichever order the hosts come in."""
+    from tests.lib.hosts import OLD_MUSL, PRIMARY, HostSpec, one_host_per_python
+
+    hosts = [
+        HostSpec(py, musl)
+        for py in ("3.14", "3.11", PRIMARY.python_version)
+        for musl in ((1, 2, 6), PRIMARY.musl, OLD_MUSL)
+    ]
+    chosen = one_host_per_python(hosts)
+    assert [h.python_version for h in chosen] == ["3.14", "3.11", PRIMARY.python_version]
+    assert chosen[:2] == [HostSpec("3.14", OLD_MUSL), HostSpec("3.11", OLD_MUSL)]
+    assert chosen[2] == PRIMARY
+    # A minor without the old-musl host keeps the first of its own.
+    assert one_host_per_python([HostSpec("3.12", (1, 2, 6))]) == [HostSpec("3.12", (1, 2, 6))]

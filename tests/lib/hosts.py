@@ -14,7 +14,9 @@ How a test chooses its hosts (see ``tests/conftest.py``): a test that uses the
 ``musl_host`` fixture, directly or through ``musl_python``, ``musl_fork_venv``,
 ``musl_stock_venv``, ``hosts`` …, runs on :data:`PRIMARY` only; marked
 ``@pytest.mark.every_musl_host`` (or a module with that in ``pytestmark``) it
-runs once per host in :data:`HOSTS`. ``PIP_MUSL_HOST_SET=all`` runs every such
+runs once per host in :data:`HOSTS`; marked ``@pytest.mark.every_python_minor``
+once per CPython minor (:func:`one_host_per_python`: for what the musl release
+cannot change). ``PIP_MUSL_HOST_SET=all`` runs every such
 test on every host; ``PIP_MUSL_HOST_SET=py313-musl1.2.6,py311-musl1.2.3`` runs
 exactly those.
 
@@ -42,6 +44,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "tools" / "build-musl-python.sh"
@@ -165,8 +168,9 @@ def planned_hosts() -> list[HostSpec]:
     return [h for h in HOSTS if h.python_version not in missing]
 
 
-def selected_hosts(every: bool) -> list[HostSpec]:
-    """The hosts a test runs on: all for ``every``, else the primary one;
+def selected_hosts(every: bool | Literal["python"]) -> list[HostSpec]:
+    """The hosts a test runs on: all for ``every``, one per CPython minor for
+    ``"python"`` (:func:`one_host_per_python`), else the primary one;
     ``PIP_MUSL_HOST_SET`` overrides (``all`` or a comma-separated list of names)."""
     hosts = planned_hosts()
     wanted = os.environ.get(HOST_SET_ENV, "").strip()
@@ -182,7 +186,24 @@ def selected_hosts(every: bool) -> list[HostSpec]:
                 f"known: {sorted(by_name)}"
             )
         return [h for h in hosts if h.name in names]
+    if every == "python":
+        return one_host_per_python(hosts)
     return hosts if every else [PRIMARY]
+
+
+def one_host_per_python(hosts: list[HostSpec]) -> list[HostSpec]:
+    """For tests whose outcome the musl release cannot change (the wheel
+    cache's keys and a build's tags name the CPython and the libc family, not
+    the release): :data:`PRIMARY` for its minor, the :data:`OLD_MUSL` host for
+    every other minor, so both ends of the releases are still run."""
+    out = []
+    for version in dict.fromkeys(h.python_version for h in hosts):
+        if version == PRIMARY.python_version and PRIMARY in hosts:
+            out.append(PRIMARY)
+            continue
+        same = [h for h in hosts if h.python_version == version]
+        out.append(next((h for h in same if h.musl == OLD_MUSL), same[0]))
+    return out
 
 
 def _built_host_lines(file_env: str, mode: str, what: str, runner: str) -> str:
