@@ -216,7 +216,8 @@ class Layout(NamedTuple):
     phdr: struct.Struct
     dyn: struct.Struct
     sym: struct.Struct
-    sym_brief: struct.Struct
+    #: Byte offsets of st_name, st_info and st_shndx within a symbol.
+    sym_columns: tuple[int, int, int]
     shdr: struct.Struct
     u32: struct.Struct
     #: An address-sized word (the bloom filter words of DT_GNU_HASH).
@@ -239,9 +240,7 @@ def _make_layout(elf_class: int, byte_order: str) -> Layout:
         phdr=struct.Struct(e + ("IIQQQQQQ" if wide else "IIIIIIII")),
         dyn=struct.Struct(e + ("QQ" if wide else "II")),
         sym=struct.Struct(e + ("IBBHQQ" if wide else "IIIBBH")),
-        # The same record reduced to (st_name, st_info, st_shndx), in this
-        # order for both classes (pad bytes skip the rest).
-        sym_brief=struct.Struct(e + ("IBxH16x" if wide else "I8xBxH")),
+        sym_columns=(0, 4, 6) if wide else (0, 12, 14),
         shdr=struct.Struct(e + ("IIQQQQIIQQ" if wide else "IIIIIIIIII")),
         u32=struct.Struct(e + "I"),
         word=struct.Struct(e + ("Q" if wide else "I")),

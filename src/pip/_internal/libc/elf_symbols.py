@@ -3,17 +3,22 @@
 A shared library has thousands of dynamic symbols (scipy's wheel: 70,000), and
 the verdict needs only sets of their names: what a file leaves undefined (weak
 or not), what it exports, which undefined ones need a given version. So the
-table is kept as a few tuples, one per field, made by C loops (one unpack of
-the table, one split of the string table); :class:`ElfSymbol` objects are made
-only for a caller that iterates over the table.
+table is kept as a few columns, one per field, each cut out of the table by a
+strided slice (no per-symbol Python code), and the sets are drawn from them with
+:func:`itertools.compress`; :class:`ElfSymbol` objects are made only for a
+caller that iterates over the table. The check runs this in threads beside
+zlib's inflating, so every interpreted step here holds up the other threads.
 """
 
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
 from collections.abc import Iterator, Sequence
-from itertools import accumulate
-from typing import overload
+from itertools import accumulate, compress
+from operator import and_, not_, truth
+from typing import Final, overload
 
 from pip._internal.libc.elf_format import (
     DT_SYMENT,
@@ -37,6 +42,10 @@ from pip._internal.libc.elf_image import (
 )
 from pip._internal.libc.elf_tables import StringTable, VersionNeeds, symbol_count
 
+# st_info -> 1 where its binding is the one named, else 0 (bytes.translate).
+_WEAK_BINDING: Final = bytes(int(info >> 4 == STB_WEAK) for info in range(256))
+_NOT_LOCAL_BINDING: Final = bytes(int(info >> 4 != STB_LOCAL) for info in range(256))
+
 
 class SymbolTable(Sequence[ElfSymbol]):
     """The dynamic symbols after the null entry, in table order."""
@@ -46,14 +55,14 @@ class SymbolTable(Sequence[ElfSymbol]):
     def __init__(
         self,
         names: tuple[str, ...] = (),
-        info: tuple[int, ...] = (),
-        sections: tuple[int, ...] = (),
+        info: bytes | Sequence[int] = b"",
+        sections: Sequence[int] = (),
         versym: tuple[int, ...] | None = None,
         version_names: dict[int, str] | None = None,
     ) -> None:
         self._names = names
         #: st_info (binding << 4 | type) and st_shndx of each symbol.
-        self._info = info
+        self._info = info if isinstance(info, bytes) else bytes(info)
         self._sections = sections
         #: DT_VERSYM of each symbol (its first entry is the null symbol's).
         self._versym = versym
@@ -102,33 +111,26 @@ class SymbolTable(Sequence[ElfSymbol]):
 
     def undefined_names(self) -> set[str]:
         """Names this file expects another object to provide (weak ones too)."""
-        return {
-            name
-            for name, section in zip(self._names, self._sections, strict=True)
-            if name and section == SHN_UNDEF
-        }
+        # SHN_UNDEF is 0: an undefined symbol's section index is falsy.
+        names = set(compress(self._names, map(not_, self._sections)))
+        names.discard("")
+        return names
 
     def weak_undefined_names(self) -> set[str]:
         """Undefined names the loader may leave unbound."""
-        return {
-            name
-            for name, section, info in zip(
-                self._names, self._sections, self._info, strict=True
-            )
-            if name and section == SHN_UNDEF and info >> 4 == STB_WEAK
-        }
+        weak = self._info.translate(_WEAK_BINDING)
+        names = set(compress(self._names, map(and_, weak, map(not_, self._sections))))
+        names.discard("")
+        return names
 
     def exported_names(self) -> frozenset[str]:
         """Names this file provides: defined, non-local symbols."""
-        return frozenset(
-            {
-                name
-                for name, section, info in zip(
-                    self._names, self._sections, self._info, strict=True
-                )
-                if name and section != SHN_UNDEF and info >> 4 != STB_LOCAL
-            }
+        not_local = self._info.translate(_NOT_LOCAL_BINDING)
+        names = set(
+            compress(self._names, map(and_, not_local, map(truth, self._sections)))
         )
+        names.discard("")
+        return frozenset(names)
 
     def undefined_needing(self, versions: set[str]) -> set[str]:
         """Undefined names bound to one of ``versions`` (``GLIBC_2.34``, ...)."""
@@ -175,10 +177,28 @@ def read_symbols(
     size = count * entsize
     offset = address_to_offset(image, symtab, size, "dynamic symbols")
     versym = _read_versym(image, dyn, count)
-    records = layout.sym_brief.iter_unpack(image.data[offset + entsize : offset + size])
-    name_offsets, info, sections = zip(*records, strict=True)
+    table = image.data[offset + entsize : offset + size]
+    name_at, info_at, section_at = layout.sym_columns
+    name_offsets = _column(table, "I", name_at, entsize, layout.byte_order)
+    sections = _column(table, "H", section_at, entsize, layout.byte_order)
+    info = bytes(table[info_at::entsize])
     names = _symbol_names(strings, name_offsets)
     return SymbolTable(names, info, sections, versym, needs.by_index)
+
+
+def _column(
+    table: memoryview, typecode: str, at: int, entsize: int, byte_order: str
+) -> array[int]:
+    """One unsigned field of every entry: the ``typecode`` word at byte ``at``
+    of each ``entsize``-byte entry (``entsize`` a multiple of the word's
+    size, as in every ELF symbol table)."""
+    # "I" and "H" are 4 and 2 bytes wherever CPython runs on Linux, the sizes
+    # of st_name and st_shndx.
+    words = array(typecode)
+    words.frombytes(table)
+    if byte_order != sys.byteorder:
+        words.byteswap()
+    return words[at // words.itemsize :: entsize // words.itemsize]
 
 
 def _read_versym(image: Image, dyn: Dynamic, count: int) -> tuple[int, ...] | None:
@@ -192,27 +212,31 @@ def _read_versym(image: Image, dyn: Dynamic, count: int) -> tuple[int, ...] | No
     return versions
 
 
-def _symbol_names(strings: StringTable, offsets: tuple[int, ...]) -> tuple[str, ...]:
+def _symbol_names(strings: StringTable, offsets: Sequence[int]) -> tuple[str, ...]:
     """The name at each string-table offset. The table is split once at its
     NULs; a name that does not start a string there (a linker may point into
     the tail of a longer one) or that breaks a rule is looked up on its own
     (:meth:`StringTable.get`), in table order, so the first bad symbol is the
     one reported."""
     table = strings.data
-    pieces = table.split(b"\0")
+    texts: list[str]
     # The last piece has no NUL after it: not a name.
-    del pieces[-1]
-    starts = accumulate(map((1).__add__, map(len, pieces)), initial=0)
     if table.isascii():
-        texts: list[str] = table.decode("ascii").split("\0")
+        texts = table.decode("ascii").split("\0")
         del texts[-1]
+        # One character per byte: the texts' lengths are the pieces'.
+        lengths = list(map(len, texts))
     else:
+        pieces = table.split(b"\0")
+        del pieces[-1]
         texts = [decode(piece) for piece in pieces]
-    if pieces and max(map(len, pieces)) > MAX_STRING_LENGTH:
+        lengths = list(map(len, pieces))
+    starts = accumulate(map((1).__add__, lengths), initial=0)
+    if lengths and max(lengths) > MAX_STRING_LENGTH:
         at = {
             start: text
-            for start, text, piece in zip(starts, texts, pieces, strict=False)
-            if len(piece) <= MAX_STRING_LENGTH
+            for start, text, length in zip(starts, texts, lengths, strict=False)
+            if length <= MAX_STRING_LENGTH
         }
     else:
         at = dict(zip(starts, texts, strict=False))

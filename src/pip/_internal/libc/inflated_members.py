@@ -32,8 +32,9 @@ logger = getLogger(__name__)
 # Inflated bytes kept per wheel at most (the inspection budget's size): past
 # it the install inflates as usual.
 _WHEEL_ALLOWANCE: Final = 256 * 1024 * 1024
-# Smaller members inflate again faster than a copy is written, read and removed.
-_MIN_MEMBER: Final = 256 * 1024
+# Smaller members inflate again faster than a copy is made and moved (or, from
+# another filesystem, read): the file creations cost more than the inflating.
+_MIN_MEMBER: Final = 64 * 1024
 
 FileIdentity = tuple[int, int, int, int]
 
