@@ -23,6 +23,7 @@ musl 1.2.4 (:attr:`MuslHost.loads_relr`), and works from it.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -111,26 +112,31 @@ class EmulatedVenv:
 
 
 @pytest.fixture(scope="session")
-def a64_venv(
-    tmp_path_factory: pytest.TempPathFactory, aarch64_host: MuslHost, fork_wheel: Path
-) -> EmulatedVenv:
+def a64_venv(aarch64_host: MuslHost, fork_wheel: Path) -> EmulatedVenv:
     """The "Alpine arm64 user": a venv of the host's CPython, the fork
     bootstrapped from its own wheel (``python pip.whl/pip install pip.whl``).
 
-    Made once per host and run, even when xdist spreads the host's tests over
-    both workers (they share the run's base temp directory): the bootstrap is
-    the slowest emulated step. The tests only read it (installs go to
+    The bootstrap is the slowest emulated step (40-50 s under qemu), and the
+    fork's wheel is built reproducibly (the same commit gives the same bytes),
+    so the venv is kept in the cache under the wheel's digest and the host's
+    interpreter: a rerun of the same commit reuses it, any change to the fork
+    (or a rebuilt interpreter) bootstraps a new one and removes the host's
+    older ones. Made once even when xdist spreads the host's tests over both
+    workers (a lock in the cache). The tests only read it (installs go to
     ``--target`` directories)."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent
-    root = base / f"a64-venv-{aarch64_host.name}"
+    key = hashlib.sha256(fork_wheel.read_bytes())
+    key.update("\0".join(aarch64_host.command + [aarch64_host.loader]).encode())
+    cache = cache_dir() / "venvs"
+    cache.mkdir(parents=True, exist_ok=True)
+    prefix = f"a64-venv-{aarch64_host.name}-"
+    root = cache / (prefix + key.hexdigest()[:16])
     venv = EmulatedVenv(root, aarch64_host.emulator)
-    with open(base / f".a64-venv-{aarch64_host.name}.lock", "w") as lock:
+    with open(cache / f".{prefix}lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (root / ".complete").exists():
             return venv
-        shutil.rmtree(root, ignore_errors=True)
+        for older in cache.glob(prefix + "*"):
+            shutil.rmtree(older, ignore_errors=True)
         proc = subprocess.run(
             [*aarch64_host.command, "-m", "venv", "--without-pip", str(root)],
             capture_output=True, text=True, env=clean_env(), timeout=TIMEOUT,
