@@ -125,7 +125,7 @@ def a64_venv(aarch64_host: MuslHost, fork_wheel: Path) -> EmulatedVenv:
     workers (a lock in the cache). The tests only read it (installs go to
     ``--target`` directories)."""
     key = hashlib.sha256(fork_wheel.read_bytes())
-    key.update("\0".join(aarch64_host.command + [aarch64_host.loader]).encode())
+    key.update("\0".join([*aarch64_host.command, aarch64_host.loader]).encode())
     cache = cache_dir() / "venvs"
     cache.mkdir(parents=True, exist_ok=True)
     prefix = f"a64-venv-{aarch64_host.name}-"
