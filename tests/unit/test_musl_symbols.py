@@ -8,6 +8,7 @@ import pytest
 
 from pip._internal.libc import musl_symbols
 from pip._internal.libc.musl_symbols import (
+    TABLE_ARCHS,
     first_musl_release,
     is_known_libc_symbol,
     is_lfs64_alias,
@@ -76,6 +77,14 @@ def test_unknown_symbols_have_no_release() -> None:
     assert not is_known_libc_symbol("PyLong_FromLong", "x86_64")
     assert not is_known_libc_symbol("_ZNSt8ios_base4InitC1Ev", "x86_64")
     assert is_known_libc_symbol("memcpy", "x86_64")
+
+
+def test_table_archs_are_the_data_files() -> None:
+    table = parse_symbol_table(_data_text())
+    assert set(table) == TABLE_ARCHS
+    # One architecture's rows alone are what the whole table holds for it.
+    for arch in TABLE_ARCHS:
+        assert parse_symbol_table(_data_text(), arch) == {arch: table[arch]}
 
 
 def test_architecture_spellings() -> None:

@@ -26,6 +26,7 @@ from typing import Final, NamedTuple
 
 __all__ = [
     "LFS64_REMAP_RELEASE",
+    "TABLE_ARCHS",
     "MuslRelease",
     "SymbolRows",
     "first_musl_release",
@@ -59,6 +60,9 @@ _LAST_LFS64_RELEASE: Final[MuslRelease] = (1, 2, 3)
 
 # Wheel-tag architectures whose rows the table holds under another name.
 _TABLE_ARCH_ALIASES: Final[Mapping[str, str]] = {"i686": "i386", "i386": "i386"}
+#: The architectures the table has rows for (a unit test holds this to the
+#: data file), known without reading it.
+TABLE_ARCHS: Final = frozenset({"aarch64", "i386", "x86_64"})
 #: Rows used for architectures the table does not cover. musl's public symbol
 #: set is nearly the same on every 64-bit port; x86_64 has the longest history.
 FALLBACK_TABLE_ARCH: Final = "x86_64"
@@ -76,42 +80,49 @@ def _parse_release(text: str) -> MuslRelease:
     return int(major), int(minor), int(patch)
 
 
-def parse_symbol_table(text: str) -> dict[str, SymbolRows]:
-    """Parse the TSV (header ``arch symbol first_release last_release``)."""
+def parse_symbol_table(text: str, arch: str | None = None) -> dict[str, SymbolRows]:
+    """Parse the TSV (header ``arch symbol first_release last_release``): all
+    of its rows, or those of ``arch`` only (a process needs one architecture's
+    third of the table)."""
     rows: dict[str, dict[str, tuple[MuslRelease, MuslRelease]]] = {}
     # A few dozen distinct (first, last) pairs serve ~6000 rows: parse each once.
     pairs: dict[tuple[str, str], tuple[MuslRelease, MuslRelease]] = {}
-    lines = iter(text.splitlines())
-    header = next(lines, "")
+    lines = text.splitlines()
+    header = lines[0] if lines else ""
     if header.split("\t") != ["arch", "symbol", "first_release", "last_release"]:
         raise ValueError(f"unexpected header in {DATA_FILE}: {header!r}")
+    del lines[0]
+    if arch is not None:
+        prefix = arch + "\t"
+        lines = [line for line in lines if line.startswith(prefix)]
     for line in lines:
         if not line:
             continue
-        arch, symbol, first, last = line.split("\t")
+        row_arch, symbol, first, last = line.split("\t")
         pair = pairs.get((first, last))
         if pair is None:
             pair = pairs[first, last] = (_parse_release(first), _parse_release(last))
-        rows.setdefault(arch, {})[symbol] = pair
-    return {arch: SymbolRows(arch, releases) for arch, releases in rows.items()}
+        rows.setdefault(row_arch, {})[symbol] = pair
+    return {name: SymbolRows(name, releases) for name, releases in rows.items()}
 
 
 @functools.cache
-def _symbol_table() -> dict[str, SymbolRows]:
-    # The edge: read the data file shipped in this package once per process.
+def _symbol_table(arch: str) -> SymbolRows:
+    # The edge: read the data file shipped in this package once per
+    # architecture and process (one, in practice).
     text = resources.files(_PACKAGE).joinpath(DATA_FILE).read_text("utf-8")
-    return parse_symbol_table(text)
+    return parse_symbol_table(text, arch).get(arch, SymbolRows(arch, {}))
 
 
 def table_arch(arch: str) -> str:
     """The table's architecture for a wheel-tag architecture: ``i686`` is
     ``i386``; one the table lacks gets the x86_64 rows."""
     name = _TABLE_ARCH_ALIASES.get(arch, arch)
-    return name if name in _symbol_table() else FALLBACK_TABLE_ARCH
+    return name if name in TABLE_ARCHS else FALLBACK_TABLE_ARCH
 
 
 def _rows(arch: str) -> Mapping[str, tuple[MuslRelease, MuslRelease]]:
-    return _symbol_table()[table_arch(arch)].releases
+    return _symbol_table(table_arch(arch)).releases
 
 
 def first_musl_release(symbol: str, arch: str) -> MuslRelease | None:
