@@ -3,7 +3,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Literal
 
 import pytest
 
@@ -76,18 +75,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize every test that needs a musl host (see tests/lib/hosts.py)."""
     if "musl_host" not in metafunc.fixturenames:
         return
-    every: bool | Literal["python"] = (
-        metafunc.definition.get_closest_marker("every_musl_host") is not None
-    )
+    marked = metafunc.definition.get_closest_marker
     # The narrower choice wins where both apply (a test marked in a module
     # that runs every host).
-    if metafunc.definition.get_closest_marker("every_python_minor") is not None:
-        every = "python"
+    selection: hosts_lib.HostSelection = (
+        "per-python"
+        if marked("every_python_minor") is not None
+        else "every"
+        if marked("every_musl_host") is not None
+        else "primary"
+    )
     # Each host's tests form one xdist group (nox runs `--dist loadgroup`): its
     # session fixtures (venvs, indexes) are then made by one worker only.
     params = [
         pytest.param(h, id=h.name, marks=pytest.mark.xdist_group(h.name))
-        for h in hosts_lib.selected_hosts(every)
+        for h in hosts_lib.selected_hosts(selection)
     ]
     metafunc.parametrize("musl_host", params, indirect=True, scope="session")
 

@@ -168,10 +168,14 @@ def planned_hosts() -> list[HostSpec]:
     return [h for h in HOSTS if h.python_version not in missing]
 
 
-def selected_hosts(every: bool | Literal["python"]) -> list[HostSpec]:
-    """The hosts a test runs on: all for ``every``, one per CPython minor for
-    ``"python"`` (:func:`one_host_per_python`), else the primary one;
-    ``PIP_MUSL_HOST_SET`` overrides (``all`` or a comma-separated list of names)."""
+#: Which hosts a test runs on: :data:`PRIMARY` only, one per CPython minor
+#: (:func:`one_host_per_python`), or every host.
+HostSelection = Literal["primary", "per-python", "every"]
+
+
+def selected_hosts(selection: HostSelection) -> list[HostSpec]:
+    """The hosts a test runs on, by its ``selection``; ``PIP_MUSL_HOST_SET``
+    overrides (``all`` or a comma-separated list of names)."""
     hosts = planned_hosts()
     wanted = os.environ.get(HOST_SET_ENV, "").strip()
     if wanted == "all":
@@ -186,9 +190,9 @@ def selected_hosts(every: bool | Literal["python"]) -> list[HostSpec]:
                 f"known: {sorted(by_name)}"
             )
         return [h for h in hosts if h.name in names]
-    if every == "python":
+    if selection == "per-python":
         return one_host_per_python(hosts)
-    return hosts if every else [PRIMARY]
+    return hosts if selection == "every" else [PRIMARY]
 
 
 def one_host_per_python(hosts: list[HostSpec]) -> list[HostSpec]:
