@@ -695,7 +695,8 @@ def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
         "Peak RSS (`ru_maxrss` from `wait4` on each child: its own peak or that of "
         "its largest descendant) of the installs of case 2.",
     )
-    repeat, warmup = cfg.reps(7), cfg.warm(1)
+    # 11 rounds: 7-round medians of these 6-8 s installs moved by 4 %.
+    repeat, warmup = cfg.reps(11), cfg.warm(1)
     runs = cfg.work / "runs"
     runs.mkdir(exist_ok=True)
     seen: dict[str, dict[str, str]] = {}
@@ -1053,9 +1054,10 @@ def case_check(cfg: Config, env: Env) -> Section:
 
         return run
 
-    # 15 rounds: a few percent on a 7 s install needs more than the 9 rounds of
-    # the whole-command cases on this machine (9-round medians moved by 6 %).
-    ireps, iwarm = cfg.reps(15), cfg.warm(1)
+    # 21 rounds: a few percent on a 7 s install needs many on this machine
+    # (9-round medians moved by 6 %; 15-round ones between 0.94 and 1.10 from
+    # one run to the next, with the fastest runs of both equal).
+    ireps, iwarm = cfg.reps(21), cfg.warm(1)
     log(f"case 4: pip install {largest.name} with/without the check ({iwarm}+{ireps})")
     on_label, off_label = "fork, check on", "fork, --skip-wheel-abi-check"
     got = interleave(

@@ -40,6 +40,10 @@ from benchlib import (
 
 from tests.lib.venvs import Venv
 
+SKIP_OPTION = "--skip-wheel-abi-check"
+#: The fork's contender with its check turned off.
+SKIP = f"fork, {SKIP_OPTION}"
+
 TARGETS = {"detect": 0.5, "commands": 1.02}
 
 #: The fork: what ``get_supported()`` adds on top of upstream's work.
@@ -128,6 +132,25 @@ for path in sys.argv[1:]:
                     while chunk := f.read(1 << 20):
                         n += len(chunk)
 print(json.dumps({"ms": (time.perf_counter() - t0) * 1e3, "bytes": n}))
+"""
+
+#: Case 7, the other part of that floor: the first range request the check
+#: makes of each binary wheel before pip downloads it (its central directory:
+#: what lets a large wheel that cannot load be refused for a few per cent of
+#: its bytes), through pip's own session on a connection already open, as in
+#: the dry run. argv: the index's /simple/ URL, then the wheels' file names.
+TAIL_REQUESTS_CHILD = """\
+import json, sys, time
+from pip._internal.libc.range_wheel import RangeFile
+from pip._internal.network.session import PipSession
+session = PipSession()
+index = sys.argv[1]
+session.get(index).close()  # untimed: the dry run has its connection open
+packages = index.rstrip("/").rsplit("/", 1)[0] + "/packages/"
+t0 = time.perf_counter()
+for name in sys.argv[2:]:
+    RangeFile(session, packages + name, name).close()
+print(json.dumps({"ms": (time.perf_counter() - t0) * 1e3}))
 """
 
 
@@ -347,15 +370,23 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                 log(
                     f"case 7: {title} on the {host} CPython ({warmup}+{repeat} runs each)"
                 )
+                contenders = {"fork": make(fork, "fork"), "stock": make(stock, "stock")}
+                musl_dry_run = host == "musl" and title == "pip install --dry-run"
+                if musl_dry_run:
+                    # The fork without its check: what the fork adds above
+                    # this is the check's (its floor: _dry_run_floor).
+                    contenders[SKIP] = pip(
+                        fork, "install", "--dry-run", SKIP_OPTION, *install[1:]
+                    )
                 got = interleave(
-                    {"fork": make(fork, "fork"), "stock": make(stock, "stock")},
+                    contenders,
                     repeat=repeat,
                     warmup=warmup,
                     label=f"{host} {title}",
                 )
                 unit = "s" if title == "pip install" else "ms"
                 scale = 1.0 if unit == "s" else 1e3
-                for name in ("fork", "stock"):
+                for name in got:
                     sec.rows.append(
                         _row(
                             f"{host}: {title}",
@@ -372,6 +403,11 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                             [s.wall for s in got["stock"]],
                         ),
                         TARGETS["commands"],
+                        note=(
+                            "compare the floor of a fork that checks, below"
+                            if musl_dry_run
+                            else ""
+                        ),
                     )
                 )
                 sec.ratios.append(
@@ -383,8 +419,19 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                         note="CPU time (user + sys)",
                     )
                 )
-                if host == "musl" and title == "pip install --dry-run":
-                    sec.ratios.append(_dry_run_floor(fork, house, got["stock"]))
+                if musl_dry_run:
+                    sec.ratios.append(
+                        Ratio(
+                            f"{host}: {title} {SKIP} / stock",
+                            paired_ratio(
+                                [s.wall for s in got[SKIP]],
+                                [s.wall for s in got["stock"]],
+                            ),
+                            note="the fork without its check: everything the fork "
+                            "adds above this is the check's",
+                        )
+                    )
+                    sec.ratios.extend(_dry_run_floor(fork, house, url, got["stock"]))
             for target in full.values():
                 shutil.rmtree(target.root)
     sec.notes.append(
@@ -394,27 +441,61 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
     return sec
 
 
-def _dry_run_floor(fork: Venv, house: Path, stock: Sequence[Sample]) -> Ratio:
+def _dry_run_floor(
+    fork: Venv, house: Path, url: str, stock: Sequence[Sample]
+) -> list[Ratio]:
+    """What the check of a musl dry run cannot do without, as shares of
+    stock's dry run: inflating the binaries, and the first range request of
+    each (kept: it refuses a large wheel that cannot load for a few per cent
+    of its bytes, where pip would download all of them)."""
     wheels = sorted(p for p in house.glob("*.whl") if not p.name.endswith("-any.whl"))
-    floor = [
-        float(
-            last_json_line(
-                run_child([fork.python, "-c", ELF_INFLATE_CHILD, *wheels])
-                .check("inflating the ELF members")
-                .stdout
-            )["ms"]
-        )
-        for _ in range(5)
-    ]
-    stock_ms = Stats.of([s.wall for s in stock]).median * 1e3
-    return Ratio(
-        f"musl: zlib alone inflating the ELF members of the {len(wheels)} binary "
-        "wheels / stock's dry run",
-        100 * Stats.of(floor).median / stock_ms,
-        note=(
-            "the floor of a dry run that knows its wheels load: stock reads only "
-            "their metadata; the fork must inflate their binaries (one thread here, "
-            "median of 5; with the verdict cache, a second run reads nothing)"
-        ),
-        unit="%",
+
+    def median_ms(code: str, args: Sequence[str], what: str) -> float:
+        return Stats.of(
+            [
+                float(
+                    last_json_line(
+                        run_child([fork.python, "-c", code, *args]).check(what).stdout
+                    )["ms"]
+                )
+                for _ in range(5)
+            ]
+        ).median
+
+    zlib_ms = median_ms(
+        ELF_INFLATE_CHILD, [str(w) for w in wheels], "inflating the ELF members"
     )
+    tail_ms = median_ms(
+        TAIL_REQUESTS_CHILD, [url, *(w.name for w in wheels)], "the range requests"
+    )
+    stock_ms = Stats.of([s.wall for s in stock]).median * 1e3
+    n = len(wheels)
+    return [
+        Ratio(
+            f"musl: zlib alone inflating the ELF members of the {n} binary "
+            "wheels / stock's dry run",
+            100 * zlib_ms / stock_ms,
+            note=(
+                "stock reads only their metadata; the fork must inflate their "
+                "binaries (one thread here, median of 5; with the verdict cache, "
+                "a second run reads nothing)"
+            ),
+            unit="%",
+        ),
+        Ratio(
+            f"musl: the first range request of each of the {n} binary wheels / "
+            "stock's dry run",
+            100 * tail_ms / stock_ms,
+            note=(
+                "through pip's session, median of 5: its central directory, which "
+                "refuses a large wheel that cannot load for a few per cent of its "
+                "bytes on an index without PEP 658 metadata"
+            ),
+            unit="%",
+        ),
+        Ratio(
+            "musl: pip install --dry-run, floor of a fork that checks / stock",
+            1 + (zlib_ms + tail_ms) / stock_ms,
+            note="1 + the two shares above: no checking dry run can be faster",
+        ),
+    ]

@@ -115,6 +115,11 @@ def test_quick_run_writes_every_section(
     assert re.search(r"first cp3\d+-cp3\d+-x86_64_linux_musl", text)
     assert "1/1 installed from `_linux_musl` wheels" in text
     assert "1/1 built from sdists" in text
+    # The musl dry run's floor is measured, and the fork without its check.
+    floor = [r for r in rows if "floor of a fork that checks / stock" in r]
+    assert floor, summary
+    assert float(floor[0].strip("|").split(" | ")[1]) > 1.0, floor
+    assert any("dry-run fork, --skip-wheel-abi-check / stock" in r for r in rows)
 
 
 def test_a_ratio_is_the_median_of_the_rounds() -> None:
