@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -184,8 +185,44 @@ class Stats:
         return cls(len(values), min(values), statistics.median(values), max(values))
 
 
+class PairedRatio(float):
+    """A median of per-round ratios, carrying the interval of that median."""
+
+    #: Order statistics of the per-round ratios that hold the true median with
+    #: at least 95 % confidence, whatever their distribution; None with fewer
+    #: than 6 rounds (no such pair exists).
+    interval: tuple[float, float] | None
+
+    def __new__(cls, value: float, interval: tuple[float, float] | None) -> PairedRatio:
+        obj = super().__new__(cls, value)
+        obj.interval = interval
+        return obj
+
+
+def median_interval(
+    values: Sequence[float], confidence: float = 0.95
+) -> tuple[float, float] | None:
+    """The distribution-free confidence interval of the median of ``values``:
+    the k-th smallest and k-th largest, k the largest rank with
+    P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2. None when n is too small
+    for any k (n < 6 at 95 %)."""
+    xs = sorted(values)
+    n = len(xs)
+    tail = (1 - confidence) / 2
+    k, below = 0, 0.0
+    while k < n:
+        below += math.comb(n, k) / 2**n
+        if below > tail:
+            break
+        k += 1
+    if k == 0:
+        return None
+    return xs[k - 1], xs[n - k]
+
+
 def paired_ratio(a: Sequence[float], b: Sequence[float]) -> float:
-    """The median of the per-round ratios ``a[i] / b[i]``.
+    """The median of the per-round ratios ``a[i] / b[i]`` (a :class:`PairedRatio`
+    with the interval of that median).
 
     :func:`interleave` runs the contenders of a round back to back, so the ratio
     within a round cancels what the machine was doing at that moment (a disk
@@ -195,7 +232,8 @@ def paired_ratio(a: Sequence[float], b: Sequence[float]) -> float:
     the medians.
     """
     if len(a) == len(b) and a and all(y > 0 for y in b):
-        return statistics.median(x / y for x, y in zip(a, b, strict=True))
+        ratios = [x / y for x, y in zip(a, b, strict=True)]
+        return PairedRatio(statistics.median(ratios), median_interval(ratios))
     return Stats.of(a).median / Stats.of(b).median
 
 
@@ -227,6 +265,16 @@ class Ratio:
         if self.target is None:
             return "(no target)"
         return "met" if self.value <= self.target else "MISSED"
+
+    @property
+    def target_inside_interval(self) -> bool:
+        """Whether the interval of a paired ratio holds its target."""
+        interval = getattr(self.value, "interval", None)
+        return (
+            self.target is not None
+            and interval is not None
+            and interval[0] <= self.target <= interval[1]
+        )
 
 
 @dataclass
@@ -271,6 +319,14 @@ def fmt_target(ratio: Ratio) -> str:
     return f"≤ {ratio.target:g}"
 
 
+def fmt_interval(ratio: Ratio) -> str:
+    interval = getattr(ratio.value, "interval", None)
+    if interval is None:
+        return "—"
+    lo, hi = interval
+    return f"{fmt_value(lo, ratio.unit)} .. {fmt_value(hi, ratio.unit)}"
+
+
 def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     def esc(cell: str) -> str:
         return cell.replace("|", "\\|").replace("\n", " ")
@@ -286,6 +342,7 @@ def ratio_rows(ratios: Sequence[Ratio]) -> list[list[str]]:
         [
             r.name,
             "—" if r.value is None else fmt_value(r.value, r.unit),
+            fmt_interval(r),
             fmt_target(r),
             r.verdict,
             r.note,
@@ -294,7 +351,7 @@ def ratio_rows(ratios: Sequence[Ratio]) -> list[list[str]]:
     ]
 
 
-RATIO_HEADER = ("Ratio", "Value", "Target", "Target met?", "Note")
+RATIO_HEADER = ("Ratio", "Value", "95 % interval", "Target", "Target met?", "Note")
 
 
 def render_section(number: int, section: Section) -> str:

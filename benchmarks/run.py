@@ -1265,15 +1265,29 @@ def render(cfg: Config, env: Env, sections: dict[int, Section], started: float) 
         for r in s.ratios
     ]
     missed = [r for r in all_ratios if r.verdict == "MISSED"]
+    within = [r for r in missed if r.target_inside_interval]
     parts += [
         "## Summary",
         "",
         "A ratio is the median of the per-round ratios (fork / stock unless named "
         "otherwise; the contenders of a round run back to back, so each round's "
         "ratio cancels what the machine was doing then); a ratio below 1 means the "
-        "fork is faster or smaller. The sections give each contender's own "
-        "min / median / max. "
-        + (f"**{len(missed)} target(s) MISSED.**" if missed else "All targets met."),
+        "fork is faster or smaller. The 95 % interval is where the true median "
+        "of the per-round ratios lies with at least 95 % confidence, whatever "
+        "their distribution (the k-th smallest and k-th largest of them, k from "
+        "the binomial distribution; none with fewer than 6 rounds): a verdict "
+        "whose interval holds the target is within what this machine can "
+        "tell apart. The sections give each contender's own min / median / max. "
+        + (
+            f"**{len(missed)} target(s) MISSED** by the median"
+            + (
+                f", {len(within)} of them with the target inside the interval."
+                if within
+                else "."
+            )
+            if missed
+            else "All targets met."
+        ),
         "",
         md_table(RATIO_HEADER, ratio_rows(all_ratios)),
         "",

@@ -97,18 +97,18 @@ def test_quick_run_writes_every_section(
 
     # Detail tables with min/median/max, and a verdict per targeted ratio.
     assert "| Measurement | Contender | n | min | median | max | Note |" in text
-    assert "| Ratio | Value | Target | Target met? | Note |" in text
+    assert "| Ratio | Value | 95 % interval | Target | Target met? | Note |" in text
     summary = text.split("## Summary", 1)[1].split("\n## 1.", 1)[0]
     rows = [line for line in summary.splitlines() if line.startswith("| ")]
     for name in TARGETED:
         matching = [r for r in rows if name in r]
         assert matching, f"no summary row for {name!r}\n{summary}"
         cells = [c.strip() for c in matching[0].strip("|").split(" | ")]
-        assert cells[2].startswith("≤"), cells
-        assert cells[3] in VERDICTS, cells
+        assert cells[3].startswith("≤"), cells
+        assert cells[4] in VERDICTS, cells
     for row in rows[2:]:  # every row has a verdict column
         cells = [c.strip() for c in row.strip("|").split(" | ")]
-        assert cells[3] in VERDICTS, row
+        assert cells[4] in VERDICTS, row
 
     # Real work happened: tags were computed, the Alpine case used the fork's
     # _linux_musl wheels while stock pip built from the sdist.
@@ -133,3 +133,26 @@ def test_a_ratio_is_the_median_of_the_rounds() -> None:
     assert paired_ratio(fork, stock) == pytest.approx(1.0)
     # Ratio of the medians, for samples that are not rounds.
     assert paired_ratio([1.0, 3.0], [2.0]) == pytest.approx(1.0)
+
+
+def test_the_interval_of_a_median_is_from_order_statistics() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from benchlib import Ratio, median_interval, paired_ratio
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    # n = 10: P(Binomial(10, 1/2) <= 1) = 0.011 <= 0.025 < P(<= 2) = 0.055, so
+    # the 2nd smallest and the 2nd largest.
+    assert median_interval([float(v) for v in range(10, 0, -1)]) == (2.0, 9.0)
+    # n = 21: P(<= 5) = 0.013 <= 0.025 < P(<= 6) = 0.039: the 6th of each end.
+    assert median_interval([float(v) for v in range(21)]) == (5.0, 15.0)
+    # Five rounds cannot give 95 %: even the extremes hold it with 94 %.
+    assert median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) is None
+    assert median_interval([float(v) for v in range(6)]) == (0.0, 5.0)
+    ratio = paired_ratio([1.0] * 10, [float(v) for v in range(1, 11)])
+    assert ratio.interval == pytest.approx((1 / 9, 1 / 2))  # type: ignore[attr-defined]
+    # A miss whose interval holds the target is told apart from a clear one.
+    wide = Ratio("a", paired_ratio([1.1, 1.0, 1.2, 1.05, 0.95, 1.1], [1.0] * 6), 1.02)
+    assert wide.verdict == "MISSED" and wide.target_inside_interval
+    clear = Ratio("b", paired_ratio([1.2] * 6, [1.0] * 6), 1.02)
+    assert clear.verdict == "MISSED" and not clear.target_inside_interval
