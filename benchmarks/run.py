@@ -1045,7 +1045,7 @@ def case_check(cfg: Config, env: Env) -> Section:
                 "--no-cache-dir",
             ]
             if skip:
-                argv.append("--skip-wheel-abi-check")
+                argv.append(startup.SKIP_OPTION)
             if not compile_:
                 argv.append("--no-compile")
             s = run_child([*argv, largest]).check("pip install (large wheel)")
@@ -1059,7 +1059,7 @@ def case_check(cfg: Config, env: Env) -> Section:
     # one run to the next, with the fastest runs of both equal).
     ireps, iwarm = cfg.reps(21), cfg.warm(1)
     log(f"case 4: pip install {largest.name} with/without the check ({iwarm}+{ireps})")
-    on_label, off_label = "fork, check on", "fork, --skip-wheel-abi-check"
+    on_label, off_label = "fork, check on", startup.SKIP
     got = interleave(
         {
             on_label: install(False, True),
