@@ -252,18 +252,33 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def benchmarks(session: nox.Session) -> None:
-    """Fork vs stock pip 26.3 (and uv): ratios written to benchmarks/RESULTS.md."""
+    """Fork vs stock pip 26.3 (and uv): ratios written to benchmarks/RESULTS.md
+    (CPython 3.11 on musl 1.2.3, and glibc), then the musl figures again on the
+    primary host, CPython 3.13 on musl 1.2.5, in RESULTS-musl-1.2.5.md.
+    Arguments after ``--`` go to both runs."""
     setup_system(session)
     wheel = install_fork(session)
     session.run("python", "-m", "pip", "install", "--quiet", "pypiserver", "uv")
+    run = ["python", str(ROOT / "benchmarks" / "run.py"), "--fork-wheel", str(wheel)]
+    session.run(*run, "--musl-python", musl_python(session), *session.posargs)
+    sys.path.insert(0, str(ROOT))
+    from tests.lib.hosts import PRIMARY  # what current Alpine users run
+
+    hosts = musl_hosts(session).read_text().splitlines()
+    primary = [ln.split("\t")[3] for ln in hosts if ln.split("\t")[0] == PRIMARY.name]
+    if not primary:
+        session.error(f"the primary host {PRIMARY.name} was not built")
     session.run(
-        "python",
-        str(ROOT / "benchmarks" / "run.py"),
-        "--fork-wheel",
-        str(wheel),
+        *run,
         "--musl-python",
-        musl_python(session),
+        primary[0],
+        "--musl-only",
+        # Case 3 (sdists compiled on the host) is the main run's.
+        "--cases",
+        "1,2,4,5,6,7",
         *session.posargs,
+        "--out",
+        str(ROOT / "benchmarks" / f"RESULTS-musl-{'.'.join(map(str, PRIMARY.musl))}.md"),
     )
 
 

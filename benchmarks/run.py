@@ -126,8 +126,13 @@ BUILD_DEPS = ("setuptools==84.2.1", "wheel==0.48.0", "packaging==26.3")
 #: bundle a libgcc_s with packed relocations (DT_RELR), which musl's loader
 #: applies only from 1.2.4, so the fork (rightly) refuses them on a musl 1.2.3
 #: host and there would be no install to compare with.
-BIG_WHEELS = ("numpy==2.1.3", "scipy==1.14.0")
-BIG_WHEELS_PLATFORM = "musllinux_1_1_x86_64"
+#: The musl CPython's minor -> (requirements, platform). CPython 3.13 on musl
+#: 1.2.5 (what current Alpine ships) gets the musllinux_1_2 builds its users
+#: install; there is no musllinux_1_1 scipy for it.
+BIG_WHEELS = {
+    "3.11": (("numpy==2.1.3", "scipy==1.14.0"), "musllinux_1_1_x86_64"),
+    "3.13": (("numpy==2.2.6", "scipy==1.15.3"), "musllinux_1_2_x86_64"),
+}
 
 #: Issue 14's targets (value <= target).
 TARGETS = {
@@ -235,7 +240,21 @@ class Config:
     quick: bool
     repeat: int | None
     cases: frozenset[int]
+    #: The musl CPython's ``major.minor`` (which wheels the index serves it).
+    musl_minor: str = "3.11"
+    #: Measure the musl CPython only (a second musl host; the glibc figures
+    #: are the main run's).
+    musl_only: bool = False
     load_before: float = 0.0
+
+    @property
+    def musl_abi(self) -> str:
+        """``cp311``: the interpreter and ABI tag of the musl CPython."""
+        return "cp" + self.musl_minor.replace(".", "")
+
+    def hosts(self) -> tuple[str, ...]:
+        """The CPythons measured: ``musl``, and ``glibc`` unless --musl-only."""
+        return ("musl",) if self.musl_only else ("musl", "glibc")
 
     def reps(self, default: int) -> int:
         if self.repeat is not None:
@@ -307,6 +326,17 @@ def set_up(cfg: Config) -> Env:
     return Env(host_fork, host_stock, musl_fork, musl_stock, bare, uv, why)
 
 
+def musl_minor(python: Path) -> str:
+    """``3.11``: the ``major.minor`` of the interpreter ``python``."""
+    out = command_output(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+    )
+    major, dot, minor = out.partition(".")
+    if not (dot and major.isdigit() and minor.isdigit()):
+        raise BenchError(f"{python} does not say its version: {out}")
+    return out
+
+
 def pip_version(venv: Venv) -> str:
     return venv.pip("--version").stdout.split()[1]
 
@@ -325,11 +355,13 @@ def describe_musl_host(env: Env) -> str:
 # --------------------------------------------------------------------------
 
 
-def wheelhouse(env: Env, reqs: Sequence[str]) -> Path:
-    """The musllinux cp311 wheels of ``reqs`` and their dependencies (cached)."""
-    final = cache_root() / f"wheelhouse-{key_of('musllinux-cp311', sorted(reqs))}"
+def wheelhouse(cfg: Config, env: Env, reqs: Sequence[str]) -> Path:
+    """The musllinux wheels of ``reqs`` and their dependencies for the musl
+    CPython's minor (cached)."""
+    abi = cfg.musl_abi
+    final = cache_root() / f"wheelhouse-{key_of(f'musllinux-{abi}', sorted(reqs))}"
     if not final.exists():
-        log(f"downloading musllinux wheels for {len(reqs)} requirements (once)")
+        log(f"downloading musllinux {abi} wheels for {len(reqs)} requirements (once)")
         with building(final) as tmp:
             pip_download(
                 env.host_stock.python,
@@ -338,21 +370,27 @@ def wheelhouse(env: Env, reqs: Sequence[str]) -> Path:
                     "--only-binary=:all:",
                     *(a for p in MUSL_PLATFORMS for a in ("--platform", p)),
                     "--python-version",
-                    "3.11",
+                    cfg.musl_minor,
                     "--implementation",
                     "cp",
                     "--abi",
-                    "cp311",
+                    abi,
                     *reqs,
                 ],
             )
     return final
 
 
-def big_wheels(env: Env) -> list[Path]:
-    final = cache_root() / f"big-{key_of(BIG_WHEELS, BIG_WHEELS_PLATFORM)}"
+def big_wheels(cfg: Config, env: Env) -> list[Path]:
+    if cfg.musl_minor not in BIG_WHEELS:
+        raise BenchError(
+            f"case 4: no large wheels pinned for CPython {cfg.musl_minor} "
+            f"(BIG_WHEELS has {', '.join(BIG_WHEELS)})"
+        )
+    reqs, platform_tag = BIG_WHEELS[cfg.musl_minor]
+    final = cache_root() / f"big-{key_of(reqs, platform_tag)}"
     if not final.exists():
-        log(f"downloading {', '.join(BIG_WHEELS)} {BIG_WHEELS_PLATFORM} wheels (once)")
+        log(f"downloading {', '.join(reqs)} {platform_tag} wheels (once)")
         with building(final) as tmp:
             pip_download(
                 env.host_stock.python,
@@ -361,14 +399,14 @@ def big_wheels(env: Env) -> list[Path]:
                     "--no-deps",
                     "--only-binary=:all:",
                     "--platform",
-                    BIG_WHEELS_PLATFORM,
+                    platform_tag,
                     "--python-version",
-                    "3.11",
+                    cfg.musl_minor,
                     "--implementation",
                     "cp",
                     "--abi",
-                    "cp311",
-                    *BIG_WHEELS,
+                    cfg.musl_abi,
+                    *reqs,
                 ],
             )
     return sorted(final.glob("*.whl"))
@@ -497,6 +535,8 @@ def case_tags(cfg: Config, env: Env) -> Section:
         ("musl", env.musl_fork, env.musl_stock),
         ("glibc", env.host_fork, env.host_stock),
     ):
+        if interp not in cfg.hosts():
+            continue
 
         def runner(venv: Venv) -> Callable[[int], Sample]:
             def run(_rnd: int) -> Sample:
@@ -604,6 +644,8 @@ def case_tags(cfg: Config, env: Env) -> Section:
         ("glibc", env.host_fork, "fork"),
         ("glibc", env.host_stock, "stock"),
     ):
+        if interp not in cfg.hosts():
+            continue
         audit = last_json_line(
             run_child([venv.python, "-c", SPAWN_CHILD]).check("spawn child").stdout
         )["events"]
@@ -675,7 +717,7 @@ def case_tags(cfg: Config, env: Env) -> Section:
 
 def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
     reqs = INSTALL_SET_QUICK if cfg.quick else INSTALL_SET
-    house = wheelhouse(env, reqs)
+    house = wheelhouse(cfg, env, reqs)
     files = sorted(house.glob("*.whl"))
     binary = [f for f in files if not f.name.endswith("-any.whl")]
     sec = Section(
@@ -853,7 +895,8 @@ def case_alpine(cfg: Config, env: Env) -> Section:
     sec = Section(
         "Alpine image: `_linux_musl` wheels vs sdists",
         f"An index holding, for {len(reqs)} packages with C extensions "
-        f"({', '.join(reqs)}), only sdists and `cp311-*-x86_64_linux_musl` wheels "
+        f"({', '.join(reqs)}), only sdists and `{cfg.musl_abi}-*-x86_64_linux_musl` "
+        "wheels "
         "(built once by the fork on the musl CPython from those sdists), plus the "
         f"build dependencies ({', '.join(BUILD_DEPS)}) — no musllinux wheels. "
         "`python -m pip install --no-cache-dir --index-url <local> <requirements>` "
@@ -938,10 +981,10 @@ def case_alpine(cfg: Config, env: Env) -> Section:
 
 def case_check(cfg: Config, env: Env) -> Section:
     if cfg.quick:
-        house = wheelhouse(env, INSTALL_SET_QUICK)
+        house = wheelhouse(cfg, env, INSTALL_SET_QUICK)
         candidates = [p for p in house.glob("*.whl") if not p.name.endswith("-any.whl")]
     else:
-        candidates = big_wheels(env)
+        candidates = big_wheels(cfg, env)
     if not candidates:
         raise BenchError("no binary wheel for case 4")
     wheels = sorted(candidates, key=lambda p: p.stat().st_size)
@@ -1220,7 +1263,10 @@ def header(cfg: Config, env: Env, started: float, elapsed: float) -> str:
                 ["Kernel", f"{platform.system()} {platform.release()}"],
                 [
                     "glibc CPython",
-                    f"{command_output([cfg.host_python, '-VV'])} ({cfg.host_python})",
+                    "not measured here (--musl-only)"
+                    if cfg.musl_only
+                    else f"{command_output([cfg.host_python, '-VV'])} "
+                    f"({cfg.host_python})",
                 ],
                 [
                     "musl CPython",
@@ -1317,6 +1363,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="1,2,3,4,5,6,7",
         help="comma-separated case numbers to run (5 needs 2)",
     )
+    ap.add_argument(
+        "--musl-only",
+        action="store_true",
+        help="measure the musl CPython only (for a second musl host)",
+    )
     ap.add_argument("--work-dir", type=Path, help="scratch dir (default: a temp dir)")
     ap.add_argument("--keep-work", action="store_true")
     args = ap.parse_args(argv)
@@ -1339,6 +1390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         quick=args.quick,
         repeat=args.repeat,
         cases=cases,
+        musl_minor=musl_minor(args.musl_python),
+        musl_only=args.musl_only,
     )
     started = time.time()
     cfg.load_before = os.getloadavg()[0]
@@ -1361,7 +1414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sections[6] = startup.case_detection(cfg, env)
         if 7 in cases:
             reqs = INSTALL_SET_QUICK if cfg.quick else INSTALL_SET
-            sections[7] = startup.case_commands(cfg, env, reqs, wheelhouse(env, reqs))
+            sections[7] = startup.case_commands(
+                cfg, env, reqs, wheelhouse(cfg, env, reqs)
+            )
         for n, title in CASE_TITLES.items():
             if n not in sections:
                 sections[n] = Section(title, "", skipped="not selected with --cases")

@@ -189,22 +189,27 @@ def case_detection(cfg: Any, env: Any) -> Section:
     empty = cfg.work / "empty-module"
     empty.mkdir(exist_ok=True)
     (empty / "bench_empty_module.py").write_text("")
-    for python in (env.musl_fork.python, env.host_fork.python):
+    forks = {"fork": env.musl_fork.python}
+    if "glibc" in cfg.hosts():
+        forks["fork on glibc"] = env.host_fork.python
+    for python in forks.values():
         run_child([python, "-m", "compileall", "-q", empty]).check("compileall")
     log(f"case 6: detection vs loader spawn ({warmup}+{repeat} runs each)")
+    contenders = {
+        "fork: import + host_libc()": _child(
+            env.musl_fork.python, FORK_DETECT_CHILD, empty
+        ),
+        "stock: loader spawn": _child(env.musl_stock.python, STOCK_SPAWN_CHILD),
+        "stock: _get_musl_version()": _child(
+            env.musl_stock.python, STOCK_MUSL_VERSION_CHILD
+        ),
+    }
+    if "fork on glibc" in forks:
+        contenders["fork on glibc: import + host_libc()"] = _child(
+            forks["fork on glibc"], FORK_DETECT_CHILD, empty
+        )
     got = interleave(
-        {
-            "fork: import + host_libc()": _child(
-                env.musl_fork.python, FORK_DETECT_CHILD, empty
-            ),
-            "stock: loader spawn": _child(env.musl_stock.python, STOCK_SPAWN_CHILD),
-            "stock: _get_musl_version()": _child(
-                env.musl_stock.python, STOCK_MUSL_VERSION_CHILD
-            ),
-            "fork on glibc: import + host_libc()": _child(
-                env.host_fork.python, FORK_DETECT_CHILD, empty
-            ),
-        },
+        contenders,
         repeat=repeat,
         warmup=warmup,
         label="detection",
@@ -213,10 +218,11 @@ def case_detection(cfg: Any, env: Any) -> Section:
         "fork: import + host_libc()": got["fork: import + host_libc()"][0].extra[
             "method"
         ],
-        "fork on glibc: import + host_libc()": got[
-            "fork on glibc: import + host_libc()"
-        ][0].extra["host"],
     }
+    if "fork on glibc" in forks:
+        notes["fork on glibc: import + host_libc()"] = got[
+            "fork on glibc: import + host_libc()"
+        ][0].extra["host"]
     for name, samples in got.items():
         sec.rows.append(
             _row(
@@ -227,7 +233,7 @@ def case_detection(cfg: Any, env: Any) -> Section:
                 notes.get(name, ""),
             )
         )
-    for who in ("fork", "fork on glibc"):
+    for who in forks:
         samples = got[f"{who}: import + host_libc()"]
         sec.rows.append(
             _row(
@@ -305,7 +311,9 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
         "process wall time: `python -m pip --version`; `python -m pip list` in a "
         f"venv holding the {len(reqs)} requirements of case 2 and their "
         "dependencies (installed once, untimed); `python -m pip install --dry-run "
-        "--no-cache-dir --index-url <local> <requirements>`; and on the glibc "
+        "--no-cache-dir --index-url <local> <requirements>` (on the musl CPython "
+        f"a third contender, the fork with `{SKIP_OPTION}`, shows what the fork "
+        "adds besides its check); and on the glibc "
         "CPython `python -m pip install --no-cache-dir --index-url <local> "
         "<requirements>` into a fresh venv (the musl CPython's is case 2). The "
         "local index serves the musllinux wheels of case 2 to the musl CPython "
@@ -313,11 +321,11 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
     )
     runs = cfg.work / "runs-commands"
     runs.mkdir(exist_ok=True)
-    glibc_house = glibc_wheelhouse(env, reqs)
-    for host, fork, stock, house in (
-        ("glibc", env.host_fork, env.host_stock, glibc_house),
-        ("musl", env.musl_fork, env.musl_stock, musl_house),
-    ):
+    hosts = [("musl", env.musl_fork, env.musl_stock, musl_house)]
+    if "glibc" in cfg.hosts():
+        glibc_house = glibc_wheelhouse(env, reqs)
+        hosts.insert(0, ("glibc", env.host_fork, env.host_stock, glibc_house))
+    for host, fork, stock, house in hosts:
         with serve_directory(
             house, cfg.work / f"pypiserver-commands-{host}.log"
         ) as url:

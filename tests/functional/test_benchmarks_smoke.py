@@ -122,6 +122,62 @@ def test_quick_run_writes_every_section(
     assert any("dry-run fork, --skip-wheel-abi-check / stock" in r for r in rows)
 
 
+@pytest.mark.musl
+@pytest.mark.network
+def test_quick_run_on_the_primary_host_measures_musl_only(
+    tmp_path: Path, fork_wheel: Path
+) -> None:
+    # What `nox -s benchmarks` runs second: CPython 3.13 on musl 1.2.5, its
+    # own cp313 wheels from the index, no glibc rows and no Alpine case.
+    try:
+        host = hosts_lib.resolve(hosts_lib.PRIMARY)
+    except LookupError as e:
+        pytest.fail(f"the primary musl host is missing: {e}", pytrace=False)
+    out = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--fork-wheel",
+            str(fork_wheel),
+            "--musl-python",
+            str(host.interpreter),
+            "--musl-only",
+            "--cases",
+            "1,4,6,7",
+            "--quick",
+            "--repeat",
+            "1",
+            "--out",
+            str(out),
+            "--work-dir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    text = out.read_text()
+    assert f"| musl host (fork's detection) | {host.host_text} |" in text
+    assert "| glibc CPython | not measured here (--musl-only) |" in text
+    summary = text.split("## Summary", 1)[1].split("\n## 1.", 1)[0]
+    names = [r.split(" | ")[0] for r in summary.splitlines() if r.startswith("| ")]
+    assert not [n for n in names if "glibc" in n], names
+    for name in (
+        "musl: in-process get_supported() call alone fork/stock",
+        "install with check / with --skip-wheel-abi-check",
+        "musl: fork's detection / stock's loader spawn",
+        "musl: pip install --dry-run fork/stock",
+    ):
+        assert any(name in n for n in names), (name, names)
+    assert f"first {host.cp_tag}-{host.cp_tag}-x86_64_linux_musl" in text
+    assert f"-{host.cp_tag}-musllinux_1_2_x86_64.whl" in text
+    assert "fork on glibc" not in text
+    assert "## 3. Alpine image" in text and "not selected with --cases" in text
+
+
 def test_a_ratio_is_the_median_of_the_rounds() -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
