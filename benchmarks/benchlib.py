@@ -137,6 +137,38 @@ def last_json_line(text: str) -> dict[str, Any]:
 RunFn = Callable[[int], Sample]
 
 
+#: How :func:`interleave` orders a round, for the reports' notes.
+ORDER_NOTE = (
+    "contenders interleaved (round orders from a balanced Latin square: each "
+    "contender runs right after every other one equally often)"
+)
+
+
+def rounds_note(warmup: int, repeat: int) -> str:
+    """The note a section ends with: its rounds and how they were ordered."""
+    return (
+        f"{warmup} warm-up round(s) discarded, {repeat} measured rounds, {ORDER_NOTE}."
+    )
+
+
+def round_orders(n: int) -> list[list[int]]:
+    """The rows of a balanced Latin square (Williams design) of ``n``
+    contenders: in each row every contender runs once, and over the rows every
+    contender runs right after every other one equally often. Two contenders
+    give A B, B A."""
+    first, low, high = [0], 1, n - 1
+    while len(first) < n:
+        first.append(low)
+        low += 1
+        if len(first) < n:
+            first.append(high)
+            high -= 1
+    rows = [[(i + shift) % n for i in first] for shift in range(n)]
+    if n % 2:
+        rows += [row[::-1] for row in rows]
+    return rows
+
+
 def interleave(
     contenders: Mapping[str, RunFn],
     *,
@@ -146,16 +178,18 @@ def interleave(
 ) -> dict[str, list[Sample]]:
     """Run every contender ``warmup + repeat`` times, interleaved.
 
-    Round *r* runs the contenders in their given order when *r* is even and in
-    reverse when odd (A B, B A, A B, ...), so drift in machine load and order
-    effects (page cache, CPU frequency) fall on every contender alike. The
-    first ``warmup`` rounds are discarded.
+    Round *r* runs the contenders in the order of row *r* of
+    :func:`round_orders`, so drift in machine load falls on every contender
+    alike, and so does what a run leaves behind for the next (page cache,
+    files being deleted, CPU frequency): no contender follows a heavier one
+    more often than another does. The first ``warmup`` rounds are discarded.
     """
     names = list(contenders)
+    rows = round_orders(len(names))
     kept: dict[str, list[Sample]] = {n: [] for n in names}
     total = warmup + repeat
     for rnd in range(total):
-        order = names if rnd % 2 == 0 else names[::-1]
+        order = [names[i] for i in rows[rnd % len(rows)]]
         tag = "warm-up" if rnd < warmup else f"run {rnd - warmup + 1}/{repeat}"
         for name in order:
             sample = contenders[name](rnd)

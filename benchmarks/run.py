@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import startup
 from benchlib import (
+    ORDER_NOTE,
     RATIO_HEADER,
     ROOT,
     BenchError,
@@ -65,6 +66,7 @@ from benchlib import (
     pip_download,
     ratio_rows,
     render_section,
+    rounds_note,
     run_child,
     serve_directory,
 )
@@ -703,10 +705,7 @@ def case_tags(cfg: Config, env: Env) -> Section:
             spawn_rows,
         )
     )
-    sec.notes.append(
-        f"{warmup} warm-up round(s) discarded, {repeat} measured rounds, "
-        "contenders interleaved (order alternating every round)."
-    )
+    sec.notes.append(rounds_note(warmup, repeat))
     return sec
 
 
@@ -877,10 +876,7 @@ def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
         if not mismatch
         else f"**Fork and stock chose different files**: {mismatch}"
     )
-    sec.notes.append(
-        f"{warmup} warm-up round(s) discarded, {repeat} measured rounds, "
-        "contenders interleaved (order alternating every round)."
-    )
+    sec.notes.append(rounds_note(warmup, repeat))
     return sec, mem
 
 
@@ -967,10 +963,7 @@ def case_alpine(cfg: Config, env: Env) -> Section:
             note="no target; below 1: the fork saves the compiles",
         )
     )
-    sec.notes.append(
-        f"{warmup} warm-up round(s) discarded, {repeat} measured rounds, "
-        "contenders interleaved (order alternating every round)."
-    )
+    sec.notes.append(rounds_note(warmup, repeat))
     return sec
 
 
@@ -1103,17 +1096,21 @@ def case_check(cfg: Config, env: Env) -> Section:
     ireps, iwarm = cfg.reps(21), cfg.warm(1)
     log(f"case 4: pip install {largest.name} with/without the check ({iwarm}+{ireps})")
     on_label, off_label = "fork, check on", startup.SKIP
-    got = interleave(
-        {
-            on_label: install(False, True),
-            off_label: install(True, True),
-            f"{on_label}, --no-compile": install(False, False),
-            f"{off_label}, --no-compile": install(True, False),
-        },
-        repeat=ireps,
-        warmup=iwarm,
-        label="big install",
-    )
+    # One A/B pair per loop: with all four in one loop (order reversed every
+    # round) the check's compiled install always ran right after a compiled
+    # install, the other one half the time after a --no-compile one, whose
+    # smaller clean-up leaves the disk less busy: a bias of its own.
+    got: dict[str, list[Sample]] = {}
+    for suffix, compile_ in (("", True), (", --no-compile", False)):
+        got |= interleave(
+            {
+                on_label + suffix: install(False, compile_),
+                off_label + suffix: install(True, compile_),
+            },
+            repeat=ireps,
+            warmup=iwarm,
+            label="big install" + suffix,
+        )
     on, off = got[on_label], got[off_label]
     on_nc, off_nc = got[f"{on_label}, --no-compile"], got[f"{off_label}, --no-compile"]
     for label, samples in got.items():
@@ -1220,7 +1217,7 @@ def case_check(cfg: Config, env: Env) -> Section:
         )
     sec.notes.append(
         f"check: {warmup} warm-up + {repeat} runs per wheel; installs: {iwarm} "
-        f"warm-up + {ireps} runs, interleaved (order alternating every round)."
+        f"warm-up + {ireps} runs of each, one loop per A/B pair; {ORDER_NOTE}."
     )
     return sec
 

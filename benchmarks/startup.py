@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import (
+    ORDER_NOTE,
     Ratio,
     Row,
     Sample,
@@ -34,6 +35,7 @@ from benchlib import (
     log,
     paired_ratio,
     pip_download,
+    rounds_note,
     run_child,
     serve_directory,
 )
@@ -287,10 +289,7 @@ def case_detection(cfg: Any, env: Any) -> Section:
         "work: the ELF headers parsed, the version rule applied at each `.` of "
         "the loader's `.rodata` (about 200 KB)."
     )
-    sec.notes.append(
-        f"{warmup} warm-up round(s) discarded, {repeat} measured rounds, "
-        "contenders interleaved (order alternating every round)."
-    )
+    sec.notes.append(rounds_note(warmup, repeat))
     return sec
 
 
@@ -445,7 +444,7 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                 shutil.rmtree(target.root)
     sec.notes.append(
         "Warm-up rounds discarded (2 for --version and list, 1 for the installs); "
-        "contenders interleaved (order alternating every round)."
+        f"{ORDER_NOTE}."
     )
     return sec
 

@@ -191,6 +191,26 @@ def test_a_ratio_is_the_median_of_the_rounds() -> None:
     assert paired_ratio([1.0, 3.0], [2.0]) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
+def test_each_contender_follows_every_other_equally_often(n: int) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from benchlib import round_orders
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    rows = round_orders(n)
+    assert all(sorted(row) == list(range(n)) for row in rows), rows
+    follows: dict[tuple[int, int], int] = {}
+    for row in rows:
+        for before, after in zip(row, row[1:]):
+            follows[before, after] = follows.get((before, after), 0) + 1
+    pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
+    assert sorted(follows) == pairs, rows
+    assert len(set(follows.values())) <= 1, follows
+    if n == 2:
+        assert rows == [[0, 1], [1, 0]]
+
+
 def test_the_interval_of_a_median_is_from_order_statistics() -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
