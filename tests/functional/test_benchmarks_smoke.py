@@ -7,6 +7,7 @@ and a verdict for every target. The numbers of a ``--quick`` run mean nothing.
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -202,7 +203,7 @@ def test_each_contender_follows_every_other_equally_often(n: int) -> None:
     assert all(sorted(row) == list(range(n)) for row in rows), rows
     follows: dict[tuple[int, int], int] = {}
     for row in rows:
-        for before, after in zip(row, row[1:]):
+        for before, after in itertools.pairwise(row):
             follows[before, after] = follows.get((before, after), 0) + 1
     pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
     assert sorted(follows) == pairs, rows
