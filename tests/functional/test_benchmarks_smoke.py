@@ -49,17 +49,10 @@ TARGETED = (
 VERDICTS = {"met", "MISSED", "(no target)", "not measured"}
 
 
-@pytest.mark.musl
-@pytest.mark.network
-def test_quick_run_writes_every_section(
-    tmp_path: Path, fork_wheel: Path
-) -> None:
-    # The benchmarks download cp311 wheels: they run on the musl CPython 3.11
-    # (what nox passes them as PIP_MUSL_PYTHON), not on the primary host.
-    try:
-        musl_python = hosts_lib.resolve(hosts_lib.HostSpec("3.11", (1, 2, 3))).interpreter
-    except LookupError as e:
-        pytest.fail(f"the musl CPython 3.11 is missing: {e}", pytrace=False)
+def _quick_run(
+    tmp_path: Path, fork_wheel: Path, musl_python: Path, *options: str
+) -> tuple[str, str]:
+    """A ``--quick --repeat 1`` run of benchmarks/run.py: (report, stdout)."""
     out = tmp_path / "RESULTS.md"
     proc = subprocess.run(
         [
@@ -69,6 +62,7 @@ def test_quick_run_writes_every_section(
             str(fork_wheel),
             "--musl-python",
             str(musl_python),
+            *options,
             "--quick",
             "--repeat",
             "1",
@@ -83,8 +77,22 @@ def test_quick_run_writes_every_section(
         check=False,
     )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    text = out.read_text()
-    assert text.strip() in proc.stdout, "the report is printed as well as written"
+    return out.read_text(), proc.stdout
+
+
+@pytest.mark.musl
+@pytest.mark.network
+def test_quick_run_writes_every_section(
+    tmp_path: Path, fork_wheel: Path
+) -> None:
+    # The benchmarks download cp311 wheels: they run on the musl CPython 3.11
+    # (what nox passes them as PIP_MUSL_PYTHON), not on the primary host.
+    try:
+        musl_python = hosts_lib.resolve(hosts_lib.HostSpec("3.11", (1, 2, 3))).interpreter
+    except LookupError as e:
+        pytest.fail(f"the musl CPython 3.11 is missing: {e}", pytrace=False)
+    text, stdout = _quick_run(tmp_path, fork_wheel, musl_python)
+    assert text.strip() in stdout, "the report is printed as well as written"
 
     assert text.startswith("# Benchmarks")
     for header in SECTIONS:
@@ -134,33 +142,9 @@ def test_quick_run_on_the_primary_host_measures_musl_only(
         host = hosts_lib.resolve(hosts_lib.PRIMARY)
     except LookupError as e:
         pytest.fail(f"the primary musl host is missing: {e}", pytrace=False)
-    out = tmp_path / "RESULTS.md"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "run.py"),
-            "--fork-wheel",
-            str(fork_wheel),
-            "--musl-python",
-            str(host.interpreter),
-            "--musl-only",
-            "--cases",
-            "1,4,6,7",
-            "--quick",
-            "--repeat",
-            "1",
-            "--out",
-            str(out),
-            "--work-dir",
-            str(tmp_path / "work"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
+    text, _ = _quick_run(
+        tmp_path, fork_wheel, host.interpreter, "--musl-only", "--cases", "1,4,6,7"
     )
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    text = out.read_text()
     assert f"| musl host (fork's detection) | {host.host_text} |" in text
     assert "| glibc CPython | not measured here (--musl-only) |" in text
     summary = text.split("## Summary", 1)[1].split("\n## 1.", 1)[0]
