@@ -262,23 +262,24 @@ def benchmarks(session: nox.Session) -> None:
     run = ["python", str(ROOT / "benchmarks" / "run.py"), "--fork-wheel", str(wheel)]
     session.run(*run, "--musl-python", musl_python(session), *session.posargs)
     sys.path.insert(0, str(ROOT))
-    from tests.lib.hosts import PRIMARY  # what current Alpine users run
+    from tests.lib import hosts  # PRIMARY: what current Alpine users run
 
-    hosts = musl_hosts(session).read_text().splitlines()
-    primary = [ln.split("\t")[3] for ln in hosts if ln.split("\t")[0] == PRIMARY.name]
-    if not primary:
-        session.error(f"the primary host {PRIMARY.name} was not built")
+    os.environ[hosts.HOSTS_FILE_ENV] = str(musl_hosts(session))
+    try:
+        primary = hosts.resolve(hosts.PRIMARY)
+    except LookupError as exc:
+        session.error(f"the primary host: {exc}")
     session.run(
         *run,
         "--musl-python",
-        primary[0],
+        str(primary.interpreter),
         "--musl-only",
         # Case 3 (sdists compiled on the host) is the main run's.
         "--cases",
         "1,2,4,5,6,7",
         *session.posargs,
         "--out",
-        str(ROOT / "benchmarks" / f"RESULTS-musl-{'.'.join(map(str, PRIMARY.musl))}.md"),
+        str(ROOT / "benchmarks" / f"RESULTS-{primary.musl_text.replace(' ', '-')}.md"),
     )
 
 
