@@ -82,9 +82,13 @@ def run_child(
     The child is reaped with ``os.wait4``, whose resource usage belongs to that
     child alone (``ru_maxrss``: its own peak or that of its largest reaped
     descendant). Output goes to temporary files, so no pipe reading runs in the
-    parent while the clock ticks.
+    parent while the clock ticks. Before the clock starts, ``os.sync()``
+    writes out what earlier work left dirty (the venv just copied for this
+    run, the files the previous run installed or deleted), so the kernel's
+    writeback of it does not land inside this run's time.
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        os.sync()
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             [str(a) for a in argv],

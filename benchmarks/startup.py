@@ -372,7 +372,8 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                 ),
             ]
             if host == "glibc":
-                commands.append(("pip install", 9, 1, fresh_install))
+                # 6 s installs: 9 rounds gave an interval of ±10 %.
+                commands.append(("pip install", 15, 1, fresh_install))
             for title, reps, warm, make in commands:
                 repeat, warmup = cfg.reps(reps), cfg.warm(warm)
                 log(

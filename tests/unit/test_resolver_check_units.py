@@ -3,24 +3,29 @@ range reader's bookkeeping (over a real local HTTP server with range support).""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+import zipfile
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from pip._internal.libc import candidate_check
 from pip._internal.libc.abi_problem import AbiProblem
 from pip._internal.libc.host import HostLibc
 from pip._internal.libc.member_names import extension_suffix_of, unimportable_extensions
 from pip._internal.libc.verdict import (
     SystemNeed,
     Verdict,
+    file_sha256,
     host_key,
     load_verdict,
     store_verdict,
 )
+from pip._internal.models.link import Link
 
 MUSL = HostLibc("musl", (1, 2, 3), "x86_64", loader="/nonexistent/ld-musl.so.1")
 MUSL_SUFFIXES = (".cpython-311-x86_64-linux-musl.so", ".abi3.so", ".so")
@@ -82,6 +87,51 @@ def test_verdict_cache_round_trip_and_keys(tmp_path: Path) -> None:
     assert got.members_read == 0  # from the cache: nothing was read
     assert load_verdict(str(tmp_path), "cd" * 32, key) is None
     assert load_verdict(None, "ab" * 32, key) is None
+
+
+def test_file_sha256_is_hashlibs_digest_across_buffer_boundaries(
+    tmp_path: Path,
+) -> None:
+    for size in (0, 1, 1024 * 1024, 3 * 1024 * 1024 + 17):
+        data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        path = tmp_path / f"{size}.bin"
+        path.write_bytes(data)
+        assert file_sha256(str(path)) == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_local_wheel_is_hashed_only_to_key_the_verdict_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cached: bool
+) -> None:
+    # A spy on the real digest (it still hashes): the call count is the
+    # behaviour, since nothing else tells a skipped digest from a quick one.
+    hashed: list[str] = []
+
+    def spy(path: str) -> str:
+        hashed.append(path)
+        return file_sha256(path)
+
+    monkeypatch.setattr(candidate_check, "file_sha256", spy)
+    wheel = tmp_path / "pure-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("pure/__init__.py", "")
+    cache = tmp_path / "cache" if cached else None
+    verdict = candidate_check._judge_file(
+        object(),  # type: ignore[arg-type]  # the preparer: only asked for an attribute
+        Link(wheel.as_uri()),
+        str(wheel),
+        MUSL,
+        MUSL_SUFFIXES,
+        cache_dir=None if cache is None else str(cache),
+    )
+    assert verdict.loads
+    if cache is None:
+        assert hashed == []
+    else:
+        assert hashed == [str(wheel)]
+        sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        key = host_key(MUSL, MUSL_SUFFIXES)
+        assert load_verdict(str(cache), sha, key) is not None
 
 
 @pytest.mark.parametrize("damage", ["garbage", "edited", "truncated"])
