@@ -55,6 +55,7 @@ from benchlib import (
     cache_root,
     command_output,
     cpu_model,
+    drop_page_cache,
     fresh_copy,
     interleave,
     key_of,
@@ -62,6 +63,7 @@ from benchlib import (
     log,
     md_table,
     mem_total,
+    page_cache_droppable,
     paired_ratio,
     pip_download,
     ratio_rows,
@@ -746,6 +748,7 @@ def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
 
         def pip_runner(name: str, template: Venv) -> Callable[[int], Sample]:
             def run(rnd: int) -> Sample:
+                drop_page_cache(house)
                 target = fresh_copy(template.root, runs / f"{name}-{rnd}")
                 s = run_child(
                     [
@@ -773,6 +776,7 @@ def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
         if uv is not None:
 
             def uv_run(rnd: int) -> Sample:
+                drop_page_cache(house)
                 target = fresh_copy(env.musl_bare, runs / f"uv-{rnd}")
                 uv_env = {
                     k: v for k, v in clean_env().items() if not k.startswith("UV_")
@@ -1069,6 +1073,7 @@ def case_check(cfg: Config, env: Env) -> Section:
 
     def install(skip: bool, compile_: bool) -> Callable[[int], Sample]:
         def run(rnd: int) -> Sample:
+            drop_page_cache(largest)
             target = fresh_copy(
                 env.musl_fork.root, runs / f"big-{skip}-{compile_}-{rnd}"
             )
@@ -1287,6 +1292,13 @@ def header(cfg: Config, env: Env, started: float, elapsed: float) -> str:
                     + (f", --repeat {cfg.repeat}" if cfg.repeat is not None else ""),
                 ],
                 ["Run time", f"{elapsed / 60:.1f} min (excluding nothing)"],
+                [
+                    "Page cache",
+                    "dropped before each install run, then its wheels read back "
+                    "(untimed; benchmarks/benchlib.py: drop_page_cache)"
+                    if page_cache_droppable()
+                    else "kept between install runs (not root: cannot drop it)",
+                ],
                 [
                     "Load average (1 min)",
                     f"{cfg.load_before:.2f} at the start, {os.getloadavg()[0]:.2f} "

@@ -28,6 +28,7 @@ from benchlib import (
     Stats,
     building,
     cache_root,
+    drop_page_cache,
     fresh_copy,
     interleave,
     key_of,
@@ -346,9 +347,14 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                 return run
 
             def fresh_install(
-                venv: Venv, name: str, host: str = host, install: list[str] = install
+                venv: Venv,
+                name: str,
+                host: str = host,
+                install: list[str] = install,
+                house: Path = house,
             ) -> Callable[[int], Sample]:
                 def run(rnd: int) -> Sample:
+                    drop_page_cache(house)
                     target = fresh_copy(venv.root, runs / f"{host}-{name}-{rnd}")
                     s = run_child([target / "bin" / "python", "-m", "pip", *install])
                     shutil.rmtree(target)
