@@ -24,6 +24,11 @@ import pytest
 from pip._internal.libc import read_ahead
 from pip._internal.libc.elf import parse_elf
 from pip._internal.libc.elf_summary import elf_member_from
+from pip._internal.libc.inflated_members import (
+    MemberSpool,
+    file_identity,
+    take_inflated,
+)
 from pip._internal.libc.wheel_abi import InspectionLimits, inspect_wheel
 from tests.lib.elfbuild import compile_so, require_tool, run_bounded, write_wheel
 
@@ -68,10 +73,11 @@ LAYOUTS = {
 }
 
 
+@pytest.mark.parametrize("spooled", [False, True], ids=["check", "install"])
 @pytest.mark.parametrize("compiler", ["gcc", "musl-gcc"])
 @pytest.mark.parametrize("layout", [*LAYOUTS, "patchelf"])
 def test_large_member_reads_like_the_whole_file(
-    tmp_path: Path, compiler: str, layout: str
+    tmp_path: Path, compiler: str, layout: str, spooled: bool
 ) -> None:
     so = tmp_path / "big.so"
     data = padded_so(
@@ -88,7 +94,22 @@ def test_large_member_reads_like_the_whole_file(
     dynamic = next(s for s in whole.segments if s.type == 2)
     assert dynamic.offset > 20 * MiB, "the padding did not land before .dynamic"
     wheel = write_wheel(tmp_path, {"padded/_big.so": data})
-    abi = inspect_wheel(wheel)
+    # For an install the member is copied out as it is read, and the parser
+    # reads the copy's pages instead of a window of its own.
+    spool = None
+    if spooled:
+        (tmp_path / "spool").mkdir()
+        identity = file_identity(str(wheel))
+        assert identity is not None
+        spool = MemberSpool(str(wheel), identity, str(tmp_path / "spool"))
+    abi = inspect_wheel(wheel, spool=spool)
+    if spool is not None:
+        assert spool.count == 1
+        with zipfile.ZipFile(wheel) as archive:
+            copy = take_inflated(archive, "padded/_big.so")
+        assert copy is not None
+        assert Path(copy).read_bytes() == data
+        assert abi == inspect_wheel(wheel)
     (found,) = abi.members
     assert found == elf_member_from("padded/_big.so", whole)
     assert "malloc" in found.undefined and "PyInit_padded" in found.defined

@@ -23,9 +23,12 @@ import os
 import threading
 import zipfile
 from collections.abc import Callable
-from typing import IO, Any, Final, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple
 
 from pip._internal.utils._log import getLogger
+
+if TYPE_CHECKING:
+    import mmap
 
 logger = getLogger(__name__)
 
@@ -145,14 +148,25 @@ class MemberSink:
         self._spool = spool
         self._info = info
         self._path = path
-        # Open across calls, closed by complete() or abandon().
-        self._file: IO[bytes] | None = open(path, "wb")  # noqa: SIM115
+        # Open across calls, closed by complete() or abandon(); readable too,
+        # for mapped().
+        self._file: IO[bytes] | None = open(path, "w+b")  # noqa: SIM115
         self._written = 0
 
     def write(self, data: bytes | memoryview) -> None:
         if self._file is not None:
             self._file.write(data)
             self._written += len(data)
+
+    def mapped(self, length: int) -> mmap.mmap:
+        """The first ``length`` bytes written, mapped read-only: the page
+        cache's own pages, nothing copied."""
+        import mmap
+
+        if self._file is None:
+            raise ValueError("the copy is closed")
+        self._file.flush()
+        return mmap.mmap(self._file.fileno(), length, access=mmap.ACCESS_READ)
 
     def complete(self) -> None:
         """The member was read to its end (zipfile checked its CRC there)."""

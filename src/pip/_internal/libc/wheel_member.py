@@ -26,22 +26,19 @@ from typing import IO, TYPE_CHECKING, Final, NamedTuple
 from pip._internal.libc.elf import (
     ElfError,
     ElfFile,
-    ElfSegment,
     ElfTruncatedError,
     parse_elf,
 )
 from pip._internal.libc.elf_format import PT_DYNAMIC
-from pip._internal.libc.elf_ident import ELF_MAGIC, PF_X, PT_INTERP, PT_LOAD
+from pip._internal.libc.elf_ident import ELF_MAGIC, PT_INTERP
 from pip._internal.libc.inspection_limits import InspectionLimits, MiB
+from pip._internal.libc.member_ranges import merged, speculative_ranges, subtract
 
 # Bytes read first from every candidate: enough for the magic, cheap to inflate.
 _PROBE_BYTES: Final = 64
 # Inflated per read while streaming: large enough that zipfile's per-call cost
 # vanishes, small enough to stay out of the peak memory of the install.
 _CHUNK: Final = 1 * MiB
-# Bytes of non-executable segments kept per member before the reader asks for
-# them; beyond this only what it asks for is kept.
-_SPECULATIVE_CAP: Final = 16 * MiB
 # A table behind the stream is read again with this much after it, since the
 # tables sit together: one more pass, not one per table.
 _BEHIND_SLACK: Final = 1 * MiB
@@ -50,6 +47,8 @@ _BEHIND_SLACK: Final = 1 * MiB
 _MAX_ROUNDS: Final = 32
 
 if TYPE_CHECKING:
+    import mmap
+
     from pip._internal.libc.inflated_members import MemberSink
 
 MemberOpener = Callable[[], AbstractContextManager[IO[bytes]]]
@@ -204,45 +203,6 @@ def _drain(stream: IO[bytes], sink: MemberSink) -> None:
     sink.complete()
 
 
-def _speculative_ranges(segments: tuple[ElfSegment, ...]) -> list[tuple[int, int]]:
-    """Where the tables usually are, in file order, up to
-    :data:`_SPECULATIVE_CAP` bytes: the first PT_LOAD (a classic layout puts
-    them at the start of its code segment) and the non-executable ones."""
-    loads = sorted((s for s in segments if s.type == PT_LOAD), key=lambda s: s.offset)
-    ranges: list[tuple[int, int]] = []
-    room = _SPECULATIVE_CAP
-    for index, seg in enumerate(loads):
-        start, end = seg.offset, seg.offset + seg.filesz
-        if end <= start or (index and seg.flags & PF_X):
-            continue
-        end = min(end, start + room)
-        ranges.append((start, end))
-        room -= end - start
-        if room <= 0:
-            break
-    return ranges
-
-
-def _subtract(
-    ranges: list[tuple[int, int]], present: list[tuple[int, int]]
-) -> list[tuple[int, int]]:
-    """The parts of ``ranges`` not in ``present`` (sorted, disjoint), sorted."""
-    gaps: list[tuple[int, int]] = []
-    for first, end in sorted(ranges):
-        start = first
-        for s, e in present:
-            if e <= start or end <= s:
-                continue
-            if s > start:
-                gaps.append((start, s))
-            start = max(start, e)
-            if start >= end:
-                break
-        if start < end:
-            gaps.append((start, end))
-    return gaps
-
-
 class _StreamedMember:
     """One large member streamed through a sparse window (see the module text)."""
 
@@ -257,8 +217,6 @@ class _StreamedMember:
         budget: Budget,
         sink: MemberSink | None = None,
     ) -> None:
-        import mmap  # only for members larger than the first read
-
         self._open = open_member
         self._stream = stream
         self._extra_stream: AbstractContextManager[IO[bytes]] | None = None
@@ -266,23 +224,25 @@ class _StreamedMember:
         self._size = min(file_size, limits.member_cap)
         self._limits = limits
         self._budget = budget
-        # Anonymous memory: pages never written cost nothing.
-        self._window = mmap.mmap(-1, self._size)
-        self._window[: len(head)] = head
         self._present: list[tuple[int, int]] = [(0, len(head))]
         self._pos = len(head)
         self._at_end = False
         self._head = head
         # Gets every byte in order while the first pass lasts.
         self._sink = sink
+        # With a sink, every byte read so far is in its file, in order: the
+        # parser reads that file's pages (in the page cache already) instead
+        # of a copy of the tables, which cost a page fault per page written.
+        self._window: mmap.mmap | None = None
+        if sink is None or file_size > limits.member_cap:
+            self._window = _anonymous_window(self._size, head)
 
     def close(self) -> None:
         if self._extra_stream is not None:
             self._extra_stream.__exit__(None, None, None)
             self._extra_stream = None
-        # A view that outlived the parse keeps it until its last reference.
-        with contextlib.suppress(BufferError):
-            self._window.close()
+        if self._window is not None:
+            _close_window(self._window)
 
     def read(self, miss: ElfTruncatedError) -> MemberOutcome:
         wanted = [(miss.offset, miss.needed), *self._planned()]
@@ -290,7 +250,11 @@ class _StreamedMember:
             outcome = self._fetch(wanted)
             if outcome is not None:
                 return outcome
-            view = memoryview(self._window)
+            window = self._window
+            if window is None:
+                assert self._sink is not None  # a restart sets a window
+                window = self._sink.mapped(self._pos)
+            view = memoryview(window)
             try:
                 elf = parse_elf(view, present=tuple(self._present))
             except ElfTruncatedError as exc:
@@ -308,6 +272,8 @@ class _StreamedMember:
                 return Broken(str(exc))
             finally:
                 view.release()
+                if window is not self._window:
+                    _close_window(window)
             return Parsed(elf)
         return Broken("the ELF reader keeps asking for more bytes")
 
@@ -323,13 +289,13 @@ class _StreamedMember:
             if s.type in (PT_DYNAMIC, PT_INTERP)
         ]
         if planned:
-            planned += _speculative_ranges(header.segments)
+            planned += speculative_ranges(header.segments)
         return planned
 
     def _fetch(self, wanted: list[tuple[int, int]]) -> MemberOutcome | None:
         """Read the member on (or again from its start) until ``wanted`` is
         kept; an outcome when the budget forbids it."""
-        missing = _subtract(
+        missing = subtract(
             [(max(0, s), min(e, self._size)) for s, e in wanted], self._present
         )
         if not missing or self._at_end:
@@ -345,11 +311,14 @@ class _StreamedMember:
             self._budget.take(len(chunk))
             if self._sink is not None:
                 self._sink.write(chunk)
-            self._keep(chunk, missing)
+            if self._window is not None:
+                self._keep(self._window, chunk, missing)
             self._pos += len(chunk)
             if len(chunk) < want:
                 self._at_end = True
                 break
+        if self._window is None:
+            self._present = [(0, self._pos)]
         return None
 
     def drain_into(self, sink: MemberSink) -> None:
@@ -360,6 +329,9 @@ class _StreamedMember:
             _drain(self._stream, sink)
 
     def _restart(self) -> None:
+        if self._window is None:  # unreachable: nothing read is missing
+            self._window = _anonymous_window(self._size, b"")
+            self._present = []
         if self._sink is not None:
             self._sink.abandon()
             self._sink = None
@@ -369,20 +341,28 @@ class _StreamedMember:
         self._stream = self._extra_stream.__enter__()
         self._pos = 0
 
-    def _keep(self, chunk: bytes, ranges: list[tuple[int, int]]) -> None:
+    def _keep(
+        self, window: mmap.mmap, chunk: bytes, ranges: list[tuple[int, int]]
+    ) -> None:
         lo, hi = self._pos, self._pos + len(chunk)
         data = memoryview(chunk)
         for start, end in ranges:
             a, b = max(start, lo), min(end, hi)
             if a < b:
-                self._window[a:b] = data[a - lo : b - lo]
-                self._add_present(a, b)
+                window[a:b] = data[a - lo : b - lo]
+                self._present = merged(self._present, (a, b))
 
-    def _add_present(self, start: int, end: int) -> None:
-        merged: list[tuple[int, int]] = []
-        for s, e in sorted([*self._present, (start, end)]):
-            if merged and s <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-            else:
-                merged.append((s, e))
-        self._present = merged
+
+def _anonymous_window(size: int, head: bytes) -> mmap.mmap:
+    import mmap  # only for members larger than the first read
+
+    # Anonymous memory: pages never written cost nothing.
+    window = mmap.mmap(-1, size)
+    window[: len(head)] = head
+    return window
+
+
+def _close_window(window: mmap.mmap) -> None:
+    # A view that outlived the parse keeps it until its last reference.
+    with contextlib.suppress(BufferError):
+        window.close()
