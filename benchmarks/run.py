@@ -738,8 +738,9 @@ def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
         "Peak RSS (`ru_maxrss` from `wait4` on each child: its own peak or that of "
         "its largest descendant) of the installs of case 2.",
     )
-    # 11 rounds: 7-round medians of these 6-8 s installs moved by 4 %.
-    repeat, warmup = cfg.reps(11), cfg.warm(1)
+    # 21 rounds: 7-round medians of these 5-8 s installs moved by 4 %, and
+    # 11-round ones had 95 % intervals of ±15 %.
+    repeat, warmup = cfg.reps(21), cfg.warm(1)
     runs = cfg.work / "runs"
     runs.mkdir(exist_ok=True)
     seen: dict[str, dict[str, str]] = {}
