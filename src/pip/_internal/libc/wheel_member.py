@@ -252,7 +252,8 @@ class _StreamedMember:
                 return outcome
             window = self._window
             if window is None:
-                assert self._sink is not None  # a restart sets a window
+                # Never restarted: with the copy, nothing read is missing.
+                assert self._sink is not None
                 window = self._sink.mapped(self._pos)
             view = memoryview(window)
             try:
@@ -329,9 +330,6 @@ class _StreamedMember:
             _drain(self._stream, sink)
 
     def _restart(self) -> None:
-        if self._window is None:  # unreachable: nothing read is missing
-            self._window = _anonymous_window(self._size, b"")
-            self._present = []
         if self._sink is not None:
             self._sink.abandon()
             self._sink = None
