@@ -35,10 +35,11 @@ never a guess.
 
 Cost: the ELF header and program headers (one 4 KiB read), the section
 headers and their names (about 2 KB at the end of the file), and the region
-(one read); the usage format is found with one ``bytes.rfind`` of a long
-constant (it lies near the end of ``.rodata`` on most ports) and version
-candidates by ``bytes.find`` of ``.`` (memchr). No regular expression is
-compiled unless the loader has to be run.
+(read once, in 64 KiB windows, last window first); the usage format is found
+with ``bytes.rfind`` of a constant (it lies near the end of ``.rodata`` on
+most ports, so usually only the first window read is searched for it) and
+version candidates by ``bytes.find`` of ``.`` (memchr). No regular expression
+is compiled unless the loader has to be run.
 """
 
 from __future__ import annotations
@@ -83,11 +84,9 @@ MAX_BANNER_BYTES: Final = 64 * 1024
 #: Most version-like strings looked at before giving up as "not sure".
 MAX_CANDIDATES: Final = 256
 
-# The loader's usage format (ldso/dynlink.c). The long form is what every
-# release since 1.1 prints and is found fastest; the short form is the part
-# the rule requires.
-_USAGE_LONG: Final = b")\nVersion %s\nDynamic Program Loader\n"
-_USAGE_SHORT: Final = b")\nVersion %s\n"
+# The loader's usage format (ldso/dynlink.c) up to what the rule requires;
+# every release since 1.1 goes on with "Dynamic Program Loader\n".
+_USAGE: Final = b")\nVersion %s\n"
 _USAGE_HEAD: Final = b"musl libc ("
 _ARCH_CHARS: Final = frozenset(
     b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
@@ -122,18 +121,17 @@ def musl_version_from_banner(text: str) -> MuslVersion | None:
 
 def _has_musl_usage(region: bytes | bytearray) -> bool:
     """Whether ``region`` holds ``musl libc (<arch>)\\nVersion %s\\n``."""
-    for needle in (_USAGE_LONG, _USAGE_SHORT):
-        end = len(region)
-        for _ in range(MAX_CANDIDATES):
-            at = region.rfind(needle, 0, end)
-            if at < 0:
-                break
-            head = region.rfind(_USAGE_HEAD, max(0, at - 32 - len(_USAGE_HEAD)), at)
-            if head >= 0:
-                arch = region[head + len(_USAGE_HEAD) : at]
-                if arch and all(c in _ARCH_CHARS for c in arch):
-                    return True
-            end = at
+    end = len(region)
+    for _ in range(MAX_CANDIDATES):
+        at = region.rfind(_USAGE, 0, end)
+        if at < 0:
+            break
+        head = region.rfind(_USAGE_HEAD, max(0, at - 32 - len(_USAGE_HEAD)), at)
+        if head >= 0:
+            arch = region[head + len(_USAGE_HEAD) : at]
+            if arch and all(c in _ARCH_CHARS for c in arch):
+                return True
+        end = at
     return False
 
 
@@ -235,32 +233,42 @@ def _scan(windows: Iterator[Window]) -> tuple[LoaderFamily, MuslVersion | None]:
 
 
 def _file_windows(reader: ElfReader, ranges: list[tuple[int, int]]) -> Iterator[Window]:
-    """The ranges of the file, window by window, through one reused buffer."""
+    """The ranges of the file, window by window through one reused buffer, the
+    last window first: the usage format lies near the end of ``.rodata`` on
+    most ports, and once it is found the other windows are only scanned for
+    dots (no more searches for the usage texts)."""
+    # (offset, size, first of its range, last of its range)
+    spans: list[tuple[int, int, bool, bool]] = []
+    for start, size in ranges:
+        end = min(start + size, reader.size)
+        base = start
+        while base < end:
+            n = min(WINDOW_BYTES, end - base)
+            last = base + n >= end
+            spans.append((base, n, base == start, last))
+            if last:
+                break
+            base += n - OVERLAP
+    if not spans:
+        return
     preadv = getattr(os, "preadv", None)
-    buf = bytearray(min(WINDOW_BYTES, max(size for _, size in ranges)))
+    buf = bytearray(max(n for _, n, _, _ in spans))
     view = memoryview(buf)
     try:
-        for start, size in ranges:
-            end = min(start + size, reader.size)
-            base = start
-            while base < end:
-                n = min(len(buf), end - base)
-                data: bytes | bytearray
-                if preadv is not None and n == len(buf):
-                    try:
-                        got = preadv(reader.fd, [view], base)
-                    except OSError as exc:
-                        raise ElfError(f"cannot read {reader.name!r}: {exc}") from None
-                    data = buf if got == n else bytes(view[:got])
-                else:
-                    data = reader.read(base, n)
-                last = base + n >= end or len(data) < n
-                lo = 0 if base == start else _LEAD
-                hi = len(data) if last else len(data) - OVERLAP + _LEAD
-                yield data, lo, hi
-                if last:
-                    break
-                base += n - OVERLAP
+        for base, n, first, last in reversed(spans):
+            data: bytes | bytearray
+            if preadv is not None and n == len(buf):
+                try:
+                    got = preadv(reader.fd, [view], base)
+                except OSError as exc:
+                    raise ElfError(f"cannot read {reader.name!r}: {exc}") from None
+                data = buf if got == n else bytes(view[:got])
+            else:
+                data = reader.read(base, n)
+            lo = 0 if first else _LEAD
+            # A short read (the file shrank meanwhile) ends its range there.
+            hi = len(data) if last or len(data) < n else len(data) - OVERLAP + _LEAD
+            yield data, lo, hi
     finally:
         view.release()
 
