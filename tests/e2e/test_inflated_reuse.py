@@ -150,13 +150,23 @@ def test_nothing_is_kept_when_nothing_is_installed(
         args = ["install", "--dry-run", "--target", str(tmp_path / "t")]
     else:
         args = ["download", "-d", str(tmp_path / "d")]
-    proc = musl_fork_venv.pip(
-        *args, "-vv", "--no-cache-dir", "--no-deps", str(wheel), check=False
-    )
+    # -X importtime lists every module the process imports (on stderr).
+    proc = musl_fork_venv.run(
+        "-X", "importtime", "-m", "pip",
+        *args, "-vv", "--no-cache-dir", "--no-deps", str(wheel), check=False,
+    )  # fmt: skip
     assert proc.returncode == 0, output_of(proc)
     out = proc.stdout + proc.stderr
     assert "Wheel ABI check: read 3 ELF members" in out, out
     assert "inflated members" not in out
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "pip._internal.libc.wheel_abi" in imported, sorted(imported)
+    # Nothing is kept, so the spool's module is not even imported.
+    assert "pip._internal.libc.inflated_members" not in imported
 
 
 def test_a_refused_wheel_keeps_nothing(tmp_path: Path, musl_fork_venv: Venv) -> None:

@@ -120,7 +120,6 @@ def judge_local_file(
     """The verdict for the wheel file at ``path``. ``keep_inflated``: the
     wheel is about to be installed, so the ELF members inflated for the check
     are kept for the install (see :mod:`inflated_members`)."""
-    from pip._internal.libc.inflated_members import MemberSpool
     from pip._internal.libc.wheel_abi import (
         WheelAbiError,
         host_libc_exports,
@@ -128,7 +127,13 @@ def judge_local_file(
         wheel_abi_problems,
     )
 
-    spool = MemberSpool.for_wheel(path) if keep_inflated else None
+    spool = None
+    if keep_inflated:
+        # Only an install keeps them: a dry run, `pip download` and `pip
+        # wheel` do not import the spool at all.
+        from pip._internal.libc.inflated_members import MemberSpool
+
+        spool = MemberSpool.for_wheel(path)
     try:
         abi = inspect_wheel(path, spool=spool)
     except WheelAbiError as exc:

@@ -29,10 +29,13 @@ logger = logging.getLogger(__name__)
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _wheel_platforms(filename: str) -> set[str]:
+# The resolver asks about the same few files again and again (is it pure? is
+# it manylinux?): each file name is parsed once.
+@functools.lru_cache(maxsize=1024)
+def _wheel_platforms(filename: str) -> frozenset[str]:
     from pip._internal.models.wheel import Wheel
 
-    return {tag.platform for tag in Wheel(filename).file_tags}
+    return frozenset(tag.platform for tag in Wheel(filename).file_tags)
 
 
 def is_pure_wheel(filename: str) -> bool:
