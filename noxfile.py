@@ -236,7 +236,7 @@ def lint(session: nox.Session) -> None:
     install_fork(session)
     session.run("python", "-m", "pip", "install", "--quiet", "ruff", "mypy", "nox")
     session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", "src", "hatch_build.py")
+    session.run("ruff", "format", "--check", "src", "hatch_build.py", "benchmarks")
     session.run("mypy", "--strict", "-p", "pip._internal.libc", env={"MYPYPATH": ""})
 
 

@@ -157,6 +157,30 @@ print(json.dumps({"ms": (time.perf_counter() - t0) * 1e3}))
 """
 
 
+#: Case 7, untimed: the garbage collector's share of a musl dry run. The
+#: fork's check imports some twenty modules whose functions and classes live
+#: to the end; those allocations can tip the run over one more full
+#: (generation 2) collection than stock makes, which then walks pip's whole
+#: heap. argv: pip's arguments.
+GC_CHILD = """\
+import gc, json, sys, time
+stats = {"ms": 0.0, "collections": [0, 0, 0]}
+began = [0.0]
+def watch(phase, info):
+    if phase == "start":
+        began[0] = time.perf_counter()
+    else:
+        stats["ms"] += (time.perf_counter() - began[0]) * 1e3
+        stats["collections"][info["generation"]] += 1
+gc.callbacks.append(watch)
+from pip._internal.cli.main import main
+code = main(sys.argv[1:])
+gc.callbacks.remove(watch)
+print(json.dumps(stats))
+sys.exit(code)
+"""
+
+
 def _row(
     measure: str, who: str, values: Sequence[float], unit: str, note: str = ""
 ) -> Row:
@@ -447,6 +471,17 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
                         )
                     )
                     sec.ratios.extend(_dry_run_floor(fork, house, url, got["stock"]))
+                    dry_run = ["install", "--dry-run", *install[1:]]
+                    gc_rows, gc_share = _dry_run_gc(
+                        {
+                            "fork": (fork, dry_run),
+                            SKIP: (fork, [*dry_run, SKIP_OPTION]),
+                            "stock": (stock, dry_run),
+                        },
+                        got["stock"],
+                    )
+                    sec.rows.extend(gc_rows)
+                    sec.ratios.append(gc_share)
             for target in full.values():
                 shutil.rmtree(target.root)
     sec.notes.append(
@@ -454,6 +489,55 @@ def case_commands(cfg: Any, env: Any, reqs: Sequence[str], musl_house: Path) -> 
         f"{ORDER_NOTE}."
     )
     return sec
+
+
+def _dry_run_gc(
+    contenders: dict[str, tuple[Venv, list[str]]], stock: Sequence[Sample]
+) -> tuple[list[Row], Ratio]:
+    """Time in the garbage collector during untimed dry runs (3 each): a row
+    per contender, and the fork's excess over stock as a share of stock's
+    timed dry run."""
+    rows = []
+    median_ms: dict[str, float] = {}
+    full_runs: dict[str, int] = {}
+    for name, (venv, args) in contenders.items():
+        runs = [
+            last_json_line(
+                run_child([venv.python, "-c", GC_CHILD, *args])
+                .check(f"gc of a dry run ({name})")
+                .stdout
+            )
+            for _ in range(3)
+        ]
+        runs.sort(key=lambda r: float(r["ms"]))
+        middle = runs[len(runs) // 2]
+        median_ms[name] = float(middle["ms"])
+        young, middle_gen, full = middle["collections"]
+        full_runs[name] = int(full)
+        rows.append(
+            _row(
+                "musl: pip install --dry-run, time in the garbage collector "
+                "(untimed runs)",
+                name,
+                [float(r["ms"]) for r in runs],
+                "ms",
+                note=f"collections of generation 0 / 1 / 2: {young} / {middle_gen} / "
+                f"{full} (the median run)",
+            )
+        )
+    stock_ms = Stats.of([s.wall for s in stock]).median * 1e3
+    share = Ratio(
+        "musl: the fork's extra time in the garbage collector / stock's dry run",
+        100 * (median_ms["fork"] - median_ms["stock"]) / stock_ms,
+        note=(
+            f"medians of 3 untimed runs; full collections: fork "
+            f"{full_runs['fork']}, stock {full_runs['stock']} (a full collection "
+            "walks pip's whole heap; what the check imports stays alive and "
+            "counts towards the next one)"
+        ),
+        unit="%",
+    )
+    return rows, share
 
 
 def _dry_run_floor(
