@@ -133,6 +133,15 @@ def test_quick_run_writes_every_section(
     assert floor, summary
     assert float(floor[0].strip("|").split(" | ")[1]) > 1.0, floor
     assert any("dry-run fork, --skip-wheel-abi-check / stock" in r for r in rows)
+    # The garbage collector's share: a row per contender with its collections.
+    gc_rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| musl: pip install --dry-run, time in the garbage")
+    ]
+    assert len(gc_rows) == 3, gc_rows
+    assert all("collections of generation 0 / 1 / 2: " in r for r in gc_rows)
+    assert any("extra time in the garbage collector / stock" in r for r in rows)
 
 
 @pytest.mark.musl
