@@ -89,8 +89,12 @@ resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 _t0 = time.perf_counter()
 def _report():
     ru = resource.getrusage(resource.RUSAGE_SELF)
+    # ru_maxrss survives execve: a child spawned (vfork) by a big pytest worker
+    # starts with the worker's peak. VmHWM belongs to this image's own memory.
+    with open("/proc/self/status") as f:
+        hwm = [line.split()[1] for line in f if line.startswith("VmHWM:")]
     with open(os.environ["RB_USAGE"], "w") as f:
-        json.dump({"maxrss_kib": ru.ru_maxrss, "cpu": ru.ru_utime + ru.ru_stime,
+        json.dump({"maxrss_kib": int(hwm[0]), "cpu": ru.ru_utime + ru.ru_stime,
                    "wall": time.perf_counter() - _t0}, f)
 atexit.register(_report)
 """
