@@ -14,7 +14,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -70,6 +69,41 @@ class Sample:
         return self
 
 
+class _Spawner:
+    """The small process of ``spawner.py``, started on first use; see there
+    why the runner does not spawn timed children itself."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-I",
+                        "-S",
+                        str(Path(__file__).with_name("spawner.py")),
+                    ],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            assert self._proc.stdin is not None
+            assert self._proc.stdout is not None
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+            reply = self._proc.stdout.readline()
+        if not reply:
+            raise BenchError(f"the spawner died (exit {self._proc.wait()})")
+        return json.loads(reply)  # type: ignore[no-any-return]
+
+
+_SPAWNER = _Spawner()
+
+
 def run_child(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -79,49 +113,38 @@ def run_child(
 ) -> Sample:
     """Run ``argv`` to completion; return its wall time and peak RSS.
 
-    The child is reaped with ``os.wait4``, whose resource usage belongs to that
-    child alone (``ru_maxrss``: its own peak or that of its largest reaped
-    descendant). Output goes to temporary files, so no pipe reading runs in the
-    parent while the clock ticks. Before the clock starts, ``os.sync()``
-    writes out what earlier work left dirty (the venv just copied for this
-    run, the files the previous run installed or deleted), so the kernel's
-    writeback of it does not land inside this run's time.
+    The child is forked by ``spawner.py`` (a process of a few MiB, so the
+    runner's own size does not floor the child's peak) and reaped there with
+    ``os.wait4``, whose resource usage belongs to that child alone
+    (``ru_maxrss``: its own peak or that of its largest reaped descendant).
+    Output goes to temporary files, so no pipe reading runs while the clock
+    ticks. Before the clock starts, ``os.sync()`` writes out what earlier work
+    left dirty (the venv just copied for this run, the files the previous run
+    installed or deleted), so the kernel's writeback of it does not land inside
+    this run's time. After ``timeout`` seconds the child's session is killed.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        os.sync()
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [str(a) for a in argv],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            env=dict(env) if env is not None else clean_env(),
-            cwd=cwd,
-            start_new_session=True,
+    with tempfile.TemporaryDirectory(prefix="bench-child-") as tmp:
+        out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
+        out.touch()
+        err.touch()
+        reply = _SPAWNER.run(
+            {
+                "argv": [str(a) for a in argv],
+                "env": dict(env) if env is not None else clean_env(),
+                "cwd": str(cwd) if cwd is not None else os.getcwd(),
+                "stdout": str(out),
+                "stderr": str(err),
+                "timeout": timeout,
+            }
         )
-        timer = threading.Timer(timeout, _kill_group, (proc.pid,))
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
         return Sample(
-            wall=wall,
-            maxrss_kb=int(usage.ru_maxrss),
-            cpu=usage.ru_utime + usage.ru_stime,
-            returncode=proc.returncode,
-            stdout=out.read().decode("utf-8", "replace"),
-            stderr=err.read().decode("utf-8", "replace"),
+            wall=reply["wall"],
+            maxrss_kb=int(reply["maxrss_kb"]),
+            cpu=reply["cpu"],
+            returncode=reply["returncode"],
+            stdout=out.read_bytes().decode("utf-8", "replace"),
+            stderr=err.read_bytes().decode("utf-8", "replace"),
         )
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
 
 
 def last_json_line(text: str) -> dict[str, Any]:

@@ -96,8 +96,9 @@ def case_install(cfg: Config, env: Env) -> tuple[Section, Section]:
     )
     mem = Section(
         "Peak memory (case 2)",
-        "Peak RSS (`ru_maxrss` from `wait4` on each child: its own peak or that of "
-        "its largest descendant) of the installs of case 2.",
+        "Peak RSS (`ru_maxrss` from `wait4` on each child, forked by a small "
+        "spawner so the runner's own peak does not floor it: the child's peak or "
+        "that of its largest descendant) of the installs of case 2.",
     )
     # 21 rounds: 7-round medians of these 5-8 s installs moved by 4 %, and
     # 11-round ones had 95 % intervals of ±15 %.

@@ -230,3 +230,22 @@ def test_the_interval_of_a_median_is_from_order_statistics() -> None:
     assert wide.verdict == "MISSED" and wide.target_inside_interval
     clear = Ratio("b", paired_ratio([1.2] * 6, [1.0] * 6), 1.02)
     assert clear.verdict == "MISSED" and not clear.target_inside_interval
+
+
+def test_a_childs_peak_memory_is_its_own_not_the_runners() -> None:
+    # Linux keeps the spawning process's peak RSS across execve: a runner
+    # holding 256 MiB must not make a child of a few MiB report 256 MiB.
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from benchlib import run_child
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    ballast = bytearray(256 << 20)
+    ballast[::4096] = b"\x01" * len(range(0, len(ballast), 4096))
+    small = run_child([sys.executable, "-c", "pass"]).check("a small child")
+    big = run_child(
+        [sys.executable, "-c", "b = bytearray(96 << 20); b[::4096] = b'1' * (24 << 10)"]
+    ).check("a 96 MiB child")
+    assert len(ballast) == 256 << 20  # still resident while the children ran
+    assert small.maxrss_kb < 64 * 1024, small.maxrss_kb
+    assert 96 * 1024 < big.maxrss_kb < 200 * 1024, big.maxrss_kb
