@@ -40,6 +40,7 @@ from benchlib import (
     run_child,
     serve_directory,
 )
+from range_floor import binary_wheels, first_range_requests_ms
 
 from tests.lib.venvs import Venv
 
@@ -136,26 +137,6 @@ for path in sys.argv[1:]:
                         n += len(chunk)
 print(json.dumps({"ms": (time.perf_counter() - t0) * 1e3, "bytes": n}))
 """
-
-#: Case 7, the other part of that floor: the first range request the check
-#: makes of each binary wheel before pip downloads it (its central directory:
-#: what lets a large wheel that cannot load be refused for a few per cent of
-#: its bytes), through pip's own session on a connection already open, as in
-#: the dry run. argv: the index's /simple/ URL, then the wheels' file names.
-TAIL_REQUESTS_CHILD = """\
-import json, sys, time
-from pip._internal.libc.range_wheel import RangeFile
-from pip._internal.network.session import PipSession
-session = PipSession()
-index = sys.argv[1]
-session.get(index).close()  # untimed: the dry run has its connection open
-packages = index.rstrip("/").rsplit("/", 1)[0] + "/packages/"
-t0 = time.perf_counter()
-for name in sys.argv[2:]:
-    RangeFile(session, packages + name, name).close()
-print(json.dumps({"ms": (time.perf_counter() - t0) * 1e3}))
-"""
-
 
 #: Case 7, untimed: the garbage collector's share of a musl dry run. The
 #: fork's check imports some twenty modules whose functions and classes live
@@ -547,7 +528,7 @@ def _dry_run_floor(
     stock's dry run: inflating the binaries, and the first range request of
     each (kept: it refuses a large wheel that cannot load for a few per cent
     of its bytes, where pip would download all of them)."""
-    wheels = sorted(p for p in house.glob("*.whl") if not p.name.endswith("-any.whl"))
+    wheels = binary_wheels(house)
 
     def median_ms(code: str, args: Sequence[str], what: str) -> float:
         return Stats.of(
@@ -564,9 +545,7 @@ def _dry_run_floor(
     zlib_ms = median_ms(
         ELF_INFLATE_CHILD, [str(w) for w in wheels], "inflating the ELF members"
     )
-    tail_ms = median_ms(
-        TAIL_REQUESTS_CHILD, [url, *(w.name for w in wheels)], "the range requests"
-    )
+    tail_ms = first_range_requests_ms(fork.python, wheels, url)
     stock_ms = Stats.of([s.wall for s in stock]).median * 1e3
     n = len(wheels)
     return [

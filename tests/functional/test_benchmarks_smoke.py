@@ -128,10 +128,16 @@ def test_quick_run_writes_every_section(
     assert re.search(r"first cp3\d+-cp3\d+-x86_64_linux_musl", text)
     assert "1/1 installed from `_linux_musl` wheels" in text
     assert "1/1 built from sdists" in text
-    # The musl dry run's floor is measured, and the fork without its check.
-    floor = [r for r in rows if "floor of a fork that checks / stock" in r]
-    assert floor, summary
-    assert float(floor[0].strip("|").split(" | ")[1]) > 1.0, floor
+    # The floors of the musl install and dry run are measured, and the fork
+    # without its check.
+    for command in ("2. install", "7. musl: pip install --dry-run"):
+        floor = [r for r in rows if f"{command}, floor of a fork that checks" in r]
+        assert floor, f"no floor row for {command!r}\n{summary}"
+        assert float(floor[0].strip("|").split(" | ")[1]) > 1.0, floor
+    assert any(
+        re.search(r"first range request of each of the \d+ binary wheels / stock's install", r)
+        for r in rows
+    ), summary
     assert any("dry-run fork, --skip-wheel-abi-check / stock" in r for r in rows)
     # The garbage collector's share: a row per contender with its collections.
     gc_rows = [
