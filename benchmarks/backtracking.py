@@ -26,6 +26,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+from tests.lib.venvs import stock_pip_wheel  # noqa: E402
+
 PROJECTS = ("numpy", "cryptography", "pillow")
 CHECKED = re.compile(r"Checked (\S+) over HTTP range requests: (\d+) of (\d+) bytes")
 
@@ -45,26 +50,6 @@ def _venv(root: Path, python: str, wheel: str) -> Path:
         env=_env(),
     )
     return py
-
-
-def _stock_wheel(work: Path) -> str:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary=:all:",
-            "pip==26.3",
-            "-d",
-            str(work),
-        ],
-        check=True,
-        env=_env(),
-    )
-    return str(next(work.glob("pip-26.3-*.whl")))
 
 
 def _install(py: Path, project: str, work: Path) -> tuple[float, str, str]:
@@ -114,7 +99,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-backtrack-") as tmp:
         work = Path(tmp)
         fork = _venv(work / "fork", args.musl_python, args.fork_wheel)
-        stock = _venv(work / "stock", args.musl_python, _stock_wheel(work))
+        stock = _venv(work / "stock", args.musl_python, str(stock_pip_wheel()))
         rows = []
         for project in PROJECTS:
             times: dict[str, list[float]] = {"fork": [], "stock": []}

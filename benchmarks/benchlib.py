@@ -155,6 +155,19 @@ def last_json_line(text: str) -> dict[str, Any]:
     raise BenchError(f"no JSON line in child output:\n{text[-2000:]}")
 
 
+def median_child_ms(
+    argv: Sequence[str | os.PathLike[str]], what: str, runs: int = 5
+) -> float:
+    """Median over ``runs`` runs of ``argv`` of the ``ms`` its last JSON line
+    reports (a time the child takes itself, around the work alone)."""
+    return Stats.of(
+        [
+            float(last_json_line(run_child(argv).check(what).stdout)["ms"])
+            for _ in range(runs)
+        ]
+    ).median
+
+
 # --------------------------------------------------------------------------
 # Contenders, interleaved
 # --------------------------------------------------------------------------

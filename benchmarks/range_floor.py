@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchlib import Stats, last_json_line, run_child
+from benchlib import median_child_ms
 
 #: Through pip's own session on a connection already open, as in pip's run.
 #: argv: the index's /simple/ URL, then the wheels' file names.
@@ -37,27 +37,11 @@ def binary_wheels(house: Path) -> list[Path]:
 
 
 def first_range_requests_ms(
-    python: str | Path, wheels: Sequence[Path], url: str, runs: int = 5
+    python: str | Path, wheels: Sequence[Path], url: str
 ) -> float:
-    """Median over ``runs`` children of the time the range requests of
-    ``wheels`` take from the index at ``url`` (its /simple/ URL)."""
-    return Stats.of(
-        [
-            float(
-                last_json_line(
-                    run_child(
-                        [
-                            python,
-                            "-c",
-                            TAIL_REQUESTS_CHILD,
-                            url,
-                            *(w.name for w in wheels),
-                        ]
-                    )
-                    .check("the range requests")
-                    .stdout
-                )["ms"]
-            )
-            for _ in range(runs)
-        ]
-    ).median
+    """Median over 5 children of the time the range requests of ``wheels``
+    take from the index at ``url`` (its /simple/ URL)."""
+    return median_child_ms(
+        [python, "-c", TAIL_REQUESTS_CHILD, url, *(w.name for w in wheels)],
+        "the range requests",
+    )

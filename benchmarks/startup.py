@@ -34,6 +34,7 @@ from benchlib import (
     key_of,
     last_json_line,
     log,
+    median_child_ms,
     paired_ratio,
     pip_download,
     rounds_note,
@@ -530,20 +531,9 @@ def _dry_run_floor(
     of its bytes, where pip would download all of them)."""
     wheels = binary_wheels(house)
 
-    def median_ms(code: str, args: Sequence[str], what: str) -> float:
-        return Stats.of(
-            [
-                float(
-                    last_json_line(
-                        run_child([fork.python, "-c", code, *args]).check(what).stdout
-                    )["ms"]
-                )
-                for _ in range(5)
-            ]
-        ).median
-
-    zlib_ms = median_ms(
-        ELF_INFLATE_CHILD, [str(w) for w in wheels], "inflating the ELF members"
+    zlib_ms = median_child_ms(
+        [fork.python, "-c", ELF_INFLATE_CHILD, *(str(w) for w in wheels)],
+        "inflating the ELF members",
     )
     tail_ms = first_range_requests_ms(fork.python, wheels, url)
     stock_ms = Stats.of([s.wall for s in stock]).median * 1e3
