@@ -222,3 +222,66 @@ def test_stopping_early_leaves_no_threads(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["pkg/_m0.so", "[]"]
+
+
+class _ReadOnlyStream:
+    """A member stream with ``read`` alone (a buffered one: short only at its
+    end), where zipfile's members have ``read1`` too."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        n = len(self._data) if n < 0 else n
+        chunk = self._data[self._pos : self._pos + n]
+        self._pos += len(chunk)
+        return chunk
+
+    def __enter__(self) -> _ReadOnlyStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("sink", [False, True], ids=["check", "install"])
+def test_a_stream_without_read1_reads_what_a_zip_member_does(
+    tmp_path: Path, sink: bool
+) -> None:
+    from pip._internal.libc.wheel_member import Budget, Parsed, read_member
+
+    data = padded_so(tmp_path / "m.so", filler=".fill 3000000, 1, 0x90")
+    limits = InspectionLimits(first_read=64 * 1024)
+    written: list[bytes] = []
+
+    class ListSink:
+        done = False
+
+        def write(self, chunk: bytes) -> None:
+            written.append(bytes(chunk))
+
+        def complete(self) -> None:
+            ListSink.done = True
+
+        def abandon(self) -> None:
+            pass
+
+        def mapped(self, length: int) -> object:
+            import mmap
+
+            window = mmap.mmap(-1, length)
+            window[:] = b"".join(written)[:length]
+            return window
+
+    outcome = read_member(
+        lambda: _ReadOnlyStream(data),  # type: ignore[arg-type,return-value]
+        len(data),
+        limits,
+        Budget(limits.wheel_budget, limits.max_symbols),
+        ListSink() if sink else None,  # type: ignore[arg-type]
+    )
+    assert isinstance(outcome, Parsed), outcome
+    assert outcome.elf == parse_elf(data)
+    if sink:
+        assert ListSink.done and b"".join(written) == data

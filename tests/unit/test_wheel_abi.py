@@ -21,6 +21,7 @@ from pip._internal.libc.elf_format import ET_DYN, ET_EXEC, ET_REL
 from pip._internal.libc.elf_summary import glibc_version_of
 from pip._internal.libc.host import HostLibc
 from pip._internal.libc.linkage import reachable
+from pip._internal.libc.member_names import is_shared_object_name
 from pip._internal.libc.wheel_abi import (
     AbiProblem,
     ElfMember,
@@ -122,6 +123,29 @@ def test_loadable_names(name: str, expected: bool) -> None:
     assert is_loadable_name(name) is expected
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.so", True),
+        ("a.so.1", True),
+        ("a.so.1.2.3", True),
+        ("a.so.1.so", True),
+        ("a.so.", False),
+        ("a.so..1", False),
+        ("a.so.1.", False),
+        ("a.so.x", False),
+        ("a.so.1a", False),
+        ("a.sox", False),
+        ("a.so.1.sox", False),
+        # Only ASCII digits are a version: the loader reads no others.
+        ("a.so.\u0661", False),
+        ("so", False),
+    ],
+)
+def test_shared_object_names(name: str, expected: bool) -> None:
+    assert is_shared_object_name(name) is expected
+
+
 # -- libc of a file ---------------------------------------------------------------
 
 
@@ -155,6 +179,18 @@ def test_loadable_names(name: str, expected: bool) -> None:
             "musl",
         ),
         ({"needed": ["libfoo.so.1"]}, None),
+        ({"interpreter": b"/lib/ld-linux.so.2"}, "glibc"),
+        ({"interpreter": b"/lib64/ld64.so.2"}, "glibc"),
+        ({"interpreter": b"/lib/ld-linux-aarch64.so.1"}, "glibc"),
+        ({"needed": ["ld-linux-x86-64.so.2"]}, "glibc"),
+        ({"interpreter": b"/lib/ld-linux-x86-64.so.x"}, None),
+        ({"interpreter": b"/lib/ld-linux-x86-64.so."}, None),
+        ({"interpreter": b"/lib/ld65.so.1"}, None),
+        ({"interpreter": b"/lib/ld-musl-.so.1"}, None),
+        ({"interpreter": b"/lib/ld-musl-armhf.so.2"}, None),
+        ({"needed": ["libc.musl-.so.1"]}, None),
+        ({"needed": ["libc.musl-x86-64.so.1"]}, None),
+        ({"needed": ["libc.musl-x86_64.so.2"]}, None),
         ({}, None),
     ],
 )
@@ -184,6 +220,8 @@ def test_glibc_version_names() -> None:
     assert glibc_version_of("GLIBC_ABI_DT_RELR") == (2, 36)
     assert glibc_version_of("GLIBC_PRIVATE") is None
     assert glibc_version_of("GLIBCXX_3.4.29") is None
+    for name in ("GLIBC_2", "GLIBC_2.", "GLIBC_.2", "GLIBC_2..3", "GLIBC_2.x", "glibc_2.17"):
+        assert glibc_version_of(name) is None, name
 
 
 # -- the verdict ---------------------------------------------------------------------

@@ -1,7 +1,5 @@
 """One reason a wheel cannot load on a host, and the words shared by all reasons."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Final, Literal, NamedTuple
 

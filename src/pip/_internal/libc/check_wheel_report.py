@@ -4,8 +4,6 @@ The JSON keys are documented in docs/wheel-check.md and are stable: new keys may
 added, existing ones keep their name and meaning.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import os
 from collections.abc import Iterator

@@ -3,8 +3,6 @@
 Data only; :mod:`pip._internal.libc.elf` reads files with it.
 """
 
-from __future__ import annotations
-
 import struct
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -159,7 +157,7 @@ class ElfFile(NamedTuple):
     interpreter: str | None
     has_dynamic: bool
     #: The dynamic symbols (``elf_symbols.NO_SYMBOLS`` when none were read).
-    symbols: SymbolTable
+    symbols: "SymbolTable"
     needed: tuple[str, ...] = ()
     soname: str | None = None
     rpath: tuple[str, ...] = ()

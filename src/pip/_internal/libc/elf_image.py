@@ -6,8 +6,6 @@ read is checked against what is there, and addresses are translated the way
 the loader maps them.
 """
 
-from __future__ import annotations
-
 import struct
 from collections.abc import Iterator
 from typing import NamedTuple

@@ -7,10 +7,7 @@ symbol version it needs, and whether it uses packed relative relocations.
 Nothing here reads files or knows about hosts.
 """
 
-from __future__ import annotations
-
 import posixpath
-import re
 from collections.abc import Iterator, Mapping
 from typing import Final, Literal, NamedTuple
 
@@ -72,9 +69,6 @@ class MalformedMember(NamedTuple):
     reason: str
 
 
-# Alpine's (and musllinux wheels') libc SONAME; musl-gcc elsewhere links the
-# bare ``libc.so``.
-_MUSL_NEEDED: Final = re.compile(r"libc\.musl-[A-Za-z0-9_]+\.so\.1")
 # glibc's libraries with a SONAME of their own; musl has only libc.so.
 _GLIBC_NEEDED: Final = frozenset(
     {
@@ -89,10 +83,6 @@ _GLIBC_NEEDED: Final = frozenset(
         "libanl.so.1",
     }
 )
-# File names of glibc's loaders (matched against a path's last component).
-_GLIBC_LOADER: Final = re.compile(r"ld-linux[^/]*\.so\.\d+|ld64\.so\.\d+")
-_MUSL_LOADER_NAME: Final = re.compile(r"ld-musl-[^/]+\.so\.1")
-_GLIBC_VERSION: Final = re.compile(r"^GLIBC_(\d+(?:\.\d+)+)$")
 # Version names that are not numbers but still say which glibc is needed:
 # binaries with packed relative relocations (DT_RELR) need glibc 2.36.
 _GLIBC_SPECIAL_VERSIONS: Final[Mapping[str, tuple[int, ...]]] = {
@@ -107,12 +97,46 @@ def unique_names(items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+# The names below are matched with string methods, not regular expressions:
+# this module is imported by every install on a musl host, and compiling a
+# pattern costs more than all the matching an install does.
+_SONAME_CHARS: Final = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+)
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _is_musl_soname(name: str) -> bool:
+    """Alpine's (and musllinux wheels') libc SONAME, ``libc.musl-<arch>.so.1``;
+    musl-gcc elsewhere links the bare ``libc.so``."""
+    if not (name.startswith("libc.musl-") and name.endswith(".so.1")):
+        return False
+    arch = name[len("libc.musl-") : -len(".so.1")]
+    return bool(arch) and _SONAME_CHARS.issuperset(arch)
+
+
 def _is_glibc_loader(path: str) -> bool:
-    return _GLIBC_LOADER.fullmatch(posixpath.basename(path)) is not None
+    """A glibc loader's file name (``ld-linux-x86-64.so.2``, ``ld64.so.1``),
+    judged by the path's last component."""
+    stem, dot_so, number = posixpath.basename(path).rpartition(".so.")
+    return (
+        bool(dot_so)
+        and _is_number(number)
+        and (stem.startswith("ld-linux") or stem == "ld64")
+    )
 
 
 def _is_musl_loader(path: str) -> bool:
-    return _MUSL_LOADER_NAME.fullmatch(posixpath.basename(path)) is not None
+    """A musl loader's file name, ``ld-musl-<arch>.so.1``."""
+    name = posixpath.basename(path)
+    return (
+        name.startswith("ld-musl-")
+        and name.endswith(".so.1")
+        and len(name) > len("ld-musl-") + len(".so.1")
+    )
 
 
 def _glibc_versions_needed(elf: ElfFile) -> Iterator[str]:
@@ -140,7 +164,7 @@ def libc_link_of(elf: ElfFile) -> tuple[LibcLink | None, str]:
         if version.startswith("GLIBC_"):
             return "glibc", f"`{version}` symbol versions"
     for need in needed:
-        if need == "libc.so" or _MUSL_NEEDED.fullmatch(need):
+        if need == "libc.so" or _is_musl_soname(need):
             return "musl", f"`{need}`"
     if elf.interpreter and _is_musl_loader(elf.interpreter):
         return "musl", f"interpreter `{elf.interpreter}`"
@@ -152,8 +176,12 @@ def glibc_version_of(version_name: str) -> tuple[int, ...] | None:
     special = _GLIBC_SPECIAL_VERSIONS.get(version_name)
     if special is not None:
         return special
-    match = _GLIBC_VERSION.match(version_name)
-    return tuple(int(p) for p in match[1].split(".")) if match else None
+    if not version_name.startswith("GLIBC_"):
+        return None
+    parts = version_name[len("GLIBC_") :].split(".")
+    if len(parts) < 2 or not all(_is_number(part) for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
 
 
 def _newest_glibc_need(elf: ElfFile) -> tuple[tuple[int, ...] | None, tuple[str, ...]]:

@@ -1,7 +1,5 @@
 """How much work reading one wheel may cost: a wheel from an index may be hostile."""
 
-from __future__ import annotations
-
 from typing import Final, NamedTuple
 
 KiB: Final = 1024

@@ -5,15 +5,12 @@ interpreter can import (its ``EXTENSION_SUFFIXES``)."""
 from __future__ import annotations
 
 import posixpath
-import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Final
 
 # An ELF header is at least 52 bytes (ELFCLASS32): smaller members are not ELF.
 _MIN_ELF_SIZE: Final = 52
-
-_SHARED_OBJECT_NAME: Final = re.compile(r"\.so(\.\d+)*$")
 
 # Suffixes of members never worth opening to look for ELF magic: the bulk of
 # every wheel is source, bytecode, text and data files.
@@ -54,7 +51,16 @@ def worth_sniffing(info: zipfile.ZipInfo) -> bool:
 
 
 def is_shared_object_name(name: str) -> bool:
-    return _SHARED_OBJECT_NAME.search(name) is not None
+    """``.so``, or ``.so`` and dotted numbers (``.so.1.2``), at the end: checked
+    on every member of every wheel, with string methods (no pattern to compile
+    on the way into an install)."""
+    _, dot_so, numbers = name.rpartition(".so")
+    if not dot_so:
+        return False
+    if not numbers:
+        return True
+    parts = numbers.split(".")
+    return parts[0] == "" and all(p.isascii() and p.isdigit() for p in parts[1:])
 
 
 # -- extension module names ------------------------------------------------------------

@@ -7,8 +7,6 @@ the answer ("needs ``statx``, which musl exports from 1.2.5"), and models the
 loader's LFS64 remapping of 1.2.4 and later.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 

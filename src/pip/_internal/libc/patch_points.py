@@ -10,8 +10,6 @@ Keep this module free of imports beyond the standard library: the build hook run
 in the build environment.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 

@@ -11,8 +11,6 @@ interpreter's extension suffixes -- so that a second resolution or install of
 the same file costs one small read. A corrupt or tampered entry is ignored.
 """
 
-from __future__ import annotations
-
 import functools
 import hashlib
 import json

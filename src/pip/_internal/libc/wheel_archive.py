@@ -11,8 +11,6 @@ stream, such as a wheel read over HTTP range requests) into a :class:`WheelAbi`:
 data only, judged elsewhere.
 """
 
-from __future__ import annotations
-
 import os
 import stat
 import zipfile
@@ -202,7 +200,7 @@ def inspect_wheel(
     source: str | os.PathLike[str] | IO[bytes],
     *,
     limits: InspectionLimits = DEFAULT_LIMITS,
-    spool: MemberSpool | None = None,
+    spool: "MemberSpool | None" = None,
 ) -> WheelAbi:
     """Read the ELF files of the wheel at ``source`` (bounded by ``limits``).
 
@@ -269,7 +267,7 @@ class ArchiveScan:
         order: MemberOrder | None = None,
         before_read: Callable[[zipfile.ZipInfo], None] | None = None,
         read_ahead: bool = False,
-        spool: MemberSpool | None = None,
+        spool: "MemberSpool | None" = None,
     ) -> None:
         self._archive = archive
         self._wheel = wheel

@@ -197,8 +197,18 @@ def _read_member(
         streamed.close()
 
 
+def _read_step(stream: IO[bytes]) -> Callable[[int], bytes]:
+    """``stream.read1`` where it has one, as zipfile's members do: one
+    inflation step per call. Their ``read`` loops over such steps and joins
+    what they return, a copy of every byte (a tenth of the inflation's time).
+    Either returns ``b""`` only at the end of the member."""
+    step: Callable[[int], bytes] | None = getattr(stream, "read1", None)
+    return stream.read if step is None else step
+
+
 def _drain(stream: IO[bytes], sink: MemberSink) -> None:
-    while chunk := stream.read(_CHUNK):
+    read_step = _read_step(stream)
+    while chunk := read_step(_CHUNK):
         sink.write(chunk)
     sink.complete()
 
@@ -306,18 +316,18 @@ class _StreamedMember:
         end = max(e for _, e in missing)
         if not self._budget.allows(end - self._pos):
             return _over_budget(end, self._limits)
+        read_step = _read_step(self._stream)
         while self._pos < end:
-            want = min(_CHUNK, end - self._pos)
-            chunk = self._stream.read(want)
+            chunk = read_step(min(_CHUNK, end - self._pos))
+            if not chunk:
+                self._at_end = True
+                break
             self._budget.take(len(chunk))
             if self._sink is not None:
                 self._sink.write(chunk)
             if self._window is not None:
                 self._keep(self._window, chunk, missing)
             self._pos += len(chunk)
-            if len(chunk) < want:
-                self._at_end = True
-                break
         if self._window is None:
             self._present = [(0, self._pos)]
         return None
