@@ -99,3 +99,45 @@ def test_import_pip_loads_what_stock_loads(fork_venv: Venv, stock_venv: Venv) ->
     )
     assert ours["modules"] == theirs["modules"]
     assert ours["version"].startswith(theirs["version"] + "+musl.")
+
+
+CHECK_IMPORTS = """
+import json, sys, typing
+import pip._internal.commands.install
+try:
+    import re._compiler as compiler
+except ImportError:  # Python 3.10
+    import sre_compile as compiler
+compiled, forward_refs = [], []
+original_compile = compiler.compile
+def counting_compile(pattern, flags=0):
+    compiled.append(repr(pattern))
+    return original_compile(pattern, flags)
+compiler.compile = counting_compile
+original_init = typing.ForwardRef.__init__
+def counting_init(self, arg, *args, **kwargs):
+    forward_refs.append(arg)
+    original_init(self, arg, *args, **kwargs)
+typing.ForwardRef.__init__ = counting_init
+import pip._internal.libc.install_check
+import pip._internal.libc.candidate_check
+import pip._internal.libc.range_check
+import pip._internal.libc.finder_notes
+import pip._internal.libc.inflated_members
+print(json.dumps({"compiled": compiled, "forward_refs": forward_refs}))
+"""
+
+#: String annotations left in named tuples (each is compiled into a
+#: typing.ForwardRef when its class is made, about 30 us on the musl CPython):
+#: a few in small modules whose signatures name TYPE_CHECKING-only types.
+MAX_FORWARD_REFS = 16
+
+
+def test_the_checks_imports_compile_nothing(fork_venv: Venv) -> None:
+    # What every install on a musl host imports once it judges a wheel: the
+    # name rules are string methods, and the named tuples with many fields
+    # are made from evaluated annotations (136 compiled fields before).
+    out = fork_venv.run("-c", CHECK_IMPORTS).stdout.strip().splitlines()[-1]
+    result = json.loads(out)
+    assert result["compiled"] == []
+    assert len(result["forward_refs"]) <= MAX_FORWARD_REFS, result["forward_refs"]
