@@ -141,3 +141,33 @@ def test_the_checks_imports_compile_nothing(fork_venv: Venv) -> None:
     result = json.loads(out)
     assert result["compiled"] == []
     assert len(result["forward_refs"]) <= MAX_FORWARD_REFS, result["forward_refs"]
+
+
+COMMAND_MODULES = """
+import contextlib, io, json, sys
+from pip._internal.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main(sys.argv[1:])
+    except SystemExit:
+        pass
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("pip._internal.libc"))))
+"""
+
+#: What `pip --version` and `pip list` import of the fork: the patches of the
+#: modules every command imports, and no more (the resolver's wrappers, the
+#: check and the detection wait for a command that needs them).
+COMMAND_FORK_MODULES = [
+    "pip._internal.libc",
+    "pip._internal.libc.build_failure_patches",
+    "pip._internal.libc.patches",
+    "pip._internal.libc.tag_patches",
+]
+
+
+@pytest.mark.parametrize("command", [["--version"], ["list"]])
+def test_commands_that_resolve_nothing_import_only_the_patches(
+    fork_venv: Venv, command: list[str]
+) -> None:
+    out = fork_venv.run("-c", COMMAND_MODULES, *command).stdout.strip()
+    assert json.loads(out.splitlines()[-1]) == COMMAND_FORK_MODULES

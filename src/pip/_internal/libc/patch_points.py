@@ -172,7 +172,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         module="pip._internal.resolution.resolvelib.candidates",
         anchor="_InstallRequirementBackedCandidate._prepare",
-        wrapper="pip._internal.libc.resolver_patches:note_loadable_release",
+        wrapper="pip._internal.libc.build_failure_patches:note_loadable_release",
         reason=(
             "When a release falls back to its sdist because no wheel of it can "
             "load here and the build fails, the error is followed by a note: the "
@@ -182,7 +182,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(
         module="pip._internal.exceptions",
         anchor="InstallWheelBuildError.__init__",
-        wrapper="pip._internal.libc.resolver_patches:note_after_failed_builds",
+        wrapper="pip._internal.libc.build_failure_patches:note_after_failed_builds",
         reason=(
             "The same note when the sdist's metadata builds but its wheel does "
             "not (pip install's 'Failed to build installable wheels' error)."
