@@ -180,6 +180,8 @@ def test_shared_object_names(name: str, expected: bool) -> None:
         ),
         ({"needed": ["libfoo.so.1"]}, None),
         ({"interpreter": b"/lib/ld-linux.so.2"}, "glibc"),
+        # glibc's loader on 32-bit PowerPC and MIPS.
+        ({"interpreter": b"/lib/ld.so.1"}, "glibc"),
         ({"interpreter": b"/lib64/ld64.so.2"}, "glibc"),
         ({"interpreter": b"/lib/ld-linux-aarch64.so.1"}, "glibc"),
         ({"needed": ["ld-linux-x86-64.so.2"]}, "glibc"),

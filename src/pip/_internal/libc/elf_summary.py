@@ -7,12 +7,12 @@ symbol version it needs, and whether it uses packed relative relocations.
 Nothing here reads files or knows about hosts.
 """
 
-import posixpath
 from collections.abc import Iterator, Mapping
 from typing import Final, Literal, NamedTuple
 
 from pip._internal.libc.elf import ElfFile
 from pip._internal.libc.elf_format import DT_RELR, ET_DYN, ET_EXEC
+from pip._internal.libc.host import is_glibc_loader_name, is_musl_loader_name
 
 LibcLink = Literal["musl", "glibc"]
 FoundBy = Literal["name", "content"]
@@ -97,9 +97,10 @@ def unique_names(items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-# The names below are matched with string methods, not regular expressions:
-# this module is imported by every install on a musl host, and compiling a
-# pattern costs more than all the matching an install does.
+# Names are matched with string methods, not regular expressions: this module
+# is imported by every install on a musl host, and compiling a pattern costs
+# more than all the matching an install does. Loader names follow the rules
+# the host detection uses (host.is_glibc_loader_name, is_musl_loader_name).
 _SONAME_CHARS: Final = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 )
@@ -118,33 +119,12 @@ def _is_musl_soname(name: str) -> bool:
     return bool(arch) and _SONAME_CHARS.issuperset(arch)
 
 
-def _is_glibc_loader(path: str) -> bool:
-    """A glibc loader's file name (``ld-linux-x86-64.so.2``, ``ld64.so.1``),
-    judged by the path's last component."""
-    stem, dot_so, number = posixpath.basename(path).rpartition(".so.")
-    return (
-        bool(dot_so)
-        and _is_number(number)
-        and (stem.startswith("ld-linux") or stem == "ld64")
-    )
-
-
-def _is_musl_loader(path: str) -> bool:
-    """A musl loader's file name, ``ld-musl-<arch>.so.1``."""
-    name = posixpath.basename(path)
-    return (
-        name.startswith("ld-musl-")
-        and name.endswith(".so.1")
-        and len(name) > len("ld-musl-") + len(".so.1")
-    )
-
-
 def _glibc_versions_needed(elf: ElfFile) -> Iterator[str]:
     """The version names ``elf`` needs from glibc's own files. Only those say
     glibc: Alpine's libgcc_s, bundled in musllinux wheels, defines a
     ``GLIBC_2.0`` version node of its own, which its users then need."""
     for file, versions in elf.version_needs:
-        if file in _GLIBC_NEEDED or _is_glibc_loader(file):
+        if file in _GLIBC_NEEDED or is_glibc_loader_name(file):
             yield from versions
 
 
@@ -156,9 +136,9 @@ def libc_link_of(elf: ElfFile) -> tuple[LibcLink | None, str]:
     """
     needed = unique_names(elf.needed)
     for need in needed:
-        if need in _GLIBC_NEEDED or _is_glibc_loader(need):
+        if need in _GLIBC_NEEDED or is_glibc_loader_name(need):
             return "glibc", f"`{need}`"
-    if elf.interpreter and _is_glibc_loader(elf.interpreter):
+    if elf.interpreter and is_glibc_loader_name(elf.interpreter):
         return "glibc", f"interpreter `{elf.interpreter}`"
     for version in _glibc_versions_needed(elf):
         if version.startswith("GLIBC_"):
@@ -166,7 +146,7 @@ def libc_link_of(elf: ElfFile) -> tuple[LibcLink | None, str]:
     for need in needed:
         if need == "libc.so" or _is_musl_soname(need):
             return "musl", f"`{need}`"
-    if elf.interpreter and _is_musl_loader(elf.interpreter):
+    if elf.interpreter and is_musl_loader_name(elf.interpreter):
         return "musl", f"interpreter `{elf.interpreter}`"
     return None, ""
 
