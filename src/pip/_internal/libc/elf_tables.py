@@ -1,7 +1,5 @@
 """The tables the dynamic section points at: strings, symbol counts, versions."""
 
-from __future__ import annotations
-
 import struct
 from typing import Final, NamedTuple
 

@@ -33,10 +33,9 @@ logger = logging.getLogger(__name__)
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-class _Skipped(NamedTuple):
-    version: str
-    filename: str
-    why: str
+# The functional form: under ``from __future__ import annotations`` the class
+# form turns each field's annotation into a ForwardRef, one compile() per field.
+_Skipped = NamedTuple("_Skipped", [("version", str), ("filename", str), ("why", str)])  # noqa: UP014
 
 
 #: canonical project name -> wheels skipped for a platform reason worth telling

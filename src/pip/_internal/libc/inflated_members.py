@@ -50,10 +50,9 @@ def file_identity(path: str) -> FileIdentity | None:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-class _Kept(NamedTuple):
-    wheel: str
-    identity: FileIdentity
-    path: str
+# The functional form: the class form would make a ForwardRef (one compile())
+# of each field's annotation, strings under ``from __future__ import annotations``.
+_Kept = NamedTuple("_Kept", [("wheel", str), ("identity", FileIdentity), ("path", str)])  # noqa: UP014
 
 
 class _Registry:

@@ -5,8 +5,6 @@ search paths (auditwheel's ``<pkg>.libs/``), or to any file of that name in the
 wheel. Bounded, so that a crafted wheel cannot make the graph slow.
 """
 
-from __future__ import annotations
-
 import posixpath
 from collections.abc import Iterable
 from typing import Final, NamedTuple
@@ -144,7 +142,7 @@ class Linkage(NamedTuple):
     reach: tuple[int, ...]
 
     @classmethod
-    def of(cls, members: tuple[ElfMember, ...]) -> Linkage:
+    def of(cls, members: tuple[ElfMember, ...]) -> "Linkage":
         return cls(members, tuple(reachable(dependency_edges(members))))
 
     def providers(self, symbols: Iterable[str]) -> dict[str, int]:

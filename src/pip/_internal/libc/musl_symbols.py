@@ -17,8 +17,6 @@ is read and parsed once per process, on first use (never at import: pip's start
 is a hot path).
 """
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Iterable, KeysView, Mapping
 from importlib import resources

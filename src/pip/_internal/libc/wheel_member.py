@@ -77,8 +77,9 @@ class Budget:
         self.spent += count
 
 
-class Parsed(NamedTuple):
-    elf: ElfFile
+# Outcomes in the functional form: the class form would make a ForwardRef (one
+# compile()) of each field's annotation, strings under the __future__ import.
+Parsed = NamedTuple("Parsed", [("elf", ElfFile)])  # noqa: UP014
 
 
 class NotElf:
@@ -87,12 +88,8 @@ class NotElf:
     __slots__ = ()
 
 
-class Broken(NamedTuple):
-    reason: str
-
-
-class Skipped(NamedTuple):
-    reason: str
+Broken = NamedTuple("Broken", [("reason", str)])  # noqa: UP014
+Skipped = NamedTuple("Skipped", [("reason", str)])  # noqa: UP014
 
 
 MemberOutcome = Parsed | NotElf | Broken | Skipped
